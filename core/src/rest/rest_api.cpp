@@ -1,0 +1,775 @@
+#include "rest/rest_api.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "common/json_writer.h"
+#include "rest/json_body.h"
+#include "rest/model_json.h"
+
+namespace gatehouse::core::rest {
+
+using http::Request;
+using http::Responder;
+using http::Response;
+using json::appendInt;
+using json::appendString;
+
+namespace {
+
+enum class Route {
+  CompleteList, Providers, Provider, Services, Service, Resources, Resource,
+  Get, Set, Act, Subscribe, Snapshot, SnapshotSubscribe, Plugins, Health, Metrics, OpenApi
+};
+
+struct RouteEntry {
+  RouteSpec spec;
+  Route id;
+};
+
+const std::vector<RouteEntry>& routes() {
+  static const std::vector<RouteEntry> table = {
+      {{"/sensinact", "GET HEAD"}, Route::CompleteList},
+      {{"/sensinact/providers", "GET HEAD"}, Route::Providers},
+      {{"/sensinact/providers/{provider}", "GET HEAD"}, Route::Provider},
+      {{"/sensinact/providers/{provider}/services", "GET HEAD"}, Route::Services},
+      {{"/sensinact/providers/{provider}/services/{service}", "GET HEAD"}, Route::Service},
+      {{"/sensinact/providers/{provider}/services/{service}/resources", "GET HEAD"}, Route::Resources},
+      {{"/sensinact/providers/{provider}/services/{service}/resources/{resource}", "GET HEAD"}, Route::Resource},
+      {{"/sensinact/providers/{provider}/services/{service}/resources/{resource}/GET", "GET HEAD POST"}, Route::Get},
+      {{"/sensinact/providers/{provider}/services/{service}/resources/{resource}/SET", "POST PUT"}, Route::Set},
+      {{"/sensinact/providers/{provider}/services/{service}/resources/{resource}/ACT", "POST"}, Route::Act},
+      {{"/sensinact/providers/{provider}/services/{service}/resources/{resource}/SUBSCRIBE", "GET"}, Route::Subscribe},
+      {{"/sensinact/snapshot", "GET HEAD POST"}, Route::Snapshot},
+      {{"/sensinact/snapshot/subscribe", "GET"}, Route::SnapshotSubscribe},
+      {{"/sensinact/runtime/plugins", "GET HEAD"}, Route::Plugins},
+      {{"/health", "GET HEAD"}, Route::Health},
+      {{"/metrics", "GET HEAD"}, Route::Metrics},
+      {{"/openapi.json", "GET HEAD"}, Route::OpenApi},
+  };
+  return table;
+}
+
+bool methodAllowed(std::string_view methods, std::string_view method) {
+  std::size_t pos = 0;
+  while (pos < methods.size()) {
+    auto end = methods.find(' ', pos);
+    if (end == std::string_view::npos) end = methods.size();
+    if (methods.substr(pos, end - pos) == method) return true;
+    pos = end + 1;
+  }
+  return false;
+}
+
+// Splits a raw path into decoded segments. Empty segments (duplicate or trailing slashes) are
+// dropped; "." and ".." and undecodable escapes make the path invalid.
+bool splitPath(std::string_view path, std::vector<std::string>& out) {
+  out.clear();
+  std::size_t pos = 0;
+  while (pos <= path.size()) {
+    auto end = path.find('/', pos);
+    if (end == std::string_view::npos) end = path.size();
+    auto seg = path.substr(pos, end - pos);
+    if (!seg.empty()) {
+      if (seg.find('%') != std::string_view::npos) {
+        auto decoded = http::percentDecode(seg);
+        if (!decoded) return false;
+        out.push_back(std::move(*decoded));
+      } else {
+        out.emplace_back(seg);
+      }
+      if (out.back() == "." || out.back() == "..") return false;
+    }
+    pos = end + 1;
+  }
+  return true;
+}
+
+struct Match {
+  const RouteEntry* entry = nullptr;
+  bool pathMatched = false;   // a route has this path but not this method
+  std::string allow;
+  std::vector<std::string_view> params;
+};
+
+Match matchRoute(const std::vector<std::string>& segs, std::string_view method) {
+  Match m;
+  for (const auto& r : routes()) {
+    std::string_view pat = r.spec.pattern;
+    std::vector<std::string_view> params;
+    std::size_t i = 0;
+    bool ok = true;
+    std::size_t pos = 1;
+    while (pos <= pat.size() && ok) {
+      auto end = pat.find('/', pos);
+      if (end == std::string_view::npos) end = pat.size();
+      auto p = pat.substr(pos, end - pos);
+      if (i >= segs.size()) ok = false;
+      else if (!p.empty() && p.front() == '{') params.push_back(segs[i]);
+      else if (p != segs[i]) ok = false;
+      ++i;
+      pos = end + 1;
+    }
+    if (!ok || i != segs.size()) continue;
+    if (methodAllowed(r.spec.methods, method)) {
+      m.entry = &r;
+      m.params = std::move(params);
+      return m;
+    }
+    m.pathMatched = true;
+    std::string allow = r.spec.methods;
+    std::replace(allow.begin(), allow.end(), ' ', ',');
+    m.allow = allow;
+  }
+  return m;
+}
+
+std::string uriOf(const std::vector<std::string_view>& params) {
+  std::string uri;
+  for (auto p : params) uri.append("/").append(p);
+  return uri.empty() ? "/" : uri;
+}
+
+void beginEnvelope(std::string& out, std::string_view type, std::string_view uri, int status) {
+  out += "{\"type\":";
+  appendString(out, type);
+  out += ",\"uri\":";
+  appendString(out, uri);
+  out += ",\"statusCode\":";
+  appendInt(out, status);
+}
+
+Response errorResponse(int status, std::string_view uri, std::string_view message) {
+  Response r;
+  r.status = status;
+  beginEnvelope(r.body, "ERROR", uri, status);
+  r.body += ",\"error\":";
+  appendString(r.body, message);
+  r.body += '}';
+  return r;
+}
+
+Response errorResponse(const Error& e, std::string_view uri) { return errorResponse(httpStatus(e.code), uri, e.message); }
+
+void appendNameList(std::string& out, const std::vector<std::string>& names) {
+  out += '[';
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (i) out += ',';
+    appendString(out, names[i]);
+  }
+  out += ']';
+}
+
+// Histogram upper bounds in seconds for gatehouse_http_request_duration_seconds.
+constexpr std::array<double, 13> kBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                             0.025, 0.05, 0.1, 0.25, 0.5, 1.0};
+
+// Answers a SET/ACT exactly once: from the owner's callback or from the timeout, whichever is first.
+struct PendingCommand {
+  std::mutex mu;
+  std::optional<Responder> responder;
+  std::optional<Responder> take() {
+    std::lock_guard lock(mu);
+    std::optional<Responder> out;
+    if (responder) {
+      out.emplace(std::move(*responder));
+      responder.reset();
+    }
+    return out;
+  }
+};
+
+// A single timer thread for command timeouts.
+class Timeouts {
+ public:
+  void start() {
+    std::lock_guard lock(mu_);
+    if (thread_.joinable()) return;
+    stopping_ = false;
+    thread_ = std::thread([this] { run(); });
+  }
+  void stop() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+      timers_.clear();
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  void after(std::chrono::milliseconds delay, std::function<void()> fn) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      timers_.emplace(std::chrono::steady_clock::now() + delay, std::move(fn));
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+      if (timers_.empty()) {
+        cv_.wait(lock);
+        continue;
+      }
+      auto first = timers_.begin();
+      if (cv_.wait_until(lock, first->first) == std::cv_status::timeout) {
+        auto now = std::chrono::steady_clock::now();
+        std::vector<std::function<void()>> due;
+        while (!timers_.empty() && timers_.begin()->first <= now) {
+          due.push_back(std::move(timers_.begin()->second));
+          timers_.erase(timers_.begin());
+        }
+        lock.unlock();
+        for (auto& f : due) f();
+        lock.lock();
+      }
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::multimap<std::chrono::steady_clock::time_point, std::function<void()>> timers_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+const std::vector<RouteSpec>& routeTable() {
+  static const std::vector<RouteSpec> specs = [] {
+    std::vector<RouteSpec> v;
+    for (const auto& r : routes()) v.push_back(r.spec);
+    return v;
+  }();
+  return specs;
+}
+
+struct RestApi::Impl {
+  model::Model& model;
+  RestOptions options;
+  SseHub sse;
+  Timeouts timeouts;
+  const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+
+  std::mutex componentsMu;
+  std::vector<ComponentStatus> components;
+  std::function<std::size_t()> openConnections;
+
+  std::array<std::atomic<std::uint64_t>, 600> byStatus{};
+  std::array<std::atomic<std::uint64_t>, kBuckets.size() + 1> buckets{};
+  std::atomic<std::uint64_t> latencyNanos{0};
+  std::atomic<std::uint64_t> requests{0};
+
+  Impl(model::Model& m, RestOptions o) : model(m), options(std::move(o)), sse(m, options.sse) {}
+
+  static Response json(std::string body, int status = 200) {
+    Response r;
+    r.status = status;
+    r.body = std::move(body);
+    return r;
+  }
+
+  Result<std::optional<filter::Filter>> filterFrom(const Request& req) {
+    auto text = http::queryParam(req.query, "filter");
+    if (!text || text->empty()) return std::optional<filter::Filter>{};
+    auto f = filter::Filter::parse(*text);
+    if (!f) return std::move(f).error();
+    return std::optional<filter::Filter>(std::move(*f));
+  }
+
+  std::vector<model::ProviderInfo> filteredProviders(const std::optional<filter::Filter>& f, model::Detail detail) {
+    if (!f) return model.providers(detail);
+    auto all = model.providers(model::Detail::Values);
+    std::vector<model::ProviderInfo> out;
+    for (auto& p : all)
+      if (f->matches(providerLookup(p))) out.push_back(std::move(p));
+    return out;
+  }
+
+  Response completeList(const Request& req) {
+    auto f = filterFrom(req);
+    if (!f) return errorResponse(f.error(), "/");
+    auto providers = filteredProviders(*f, model::Detail::Describe);
+    std::string out;
+    beginEnvelope(out, "COMPLETE_LIST", "/", 200);
+    out += ",\"providers\":[";
+    for (std::size_t i = 0; i < providers.size(); ++i) {
+      const auto& p = providers[i];
+      if (i) out += ',';
+      out += "{\"name\":";
+      appendString(out, p.name);
+      out += ",\"services\":[";
+      for (std::size_t j = 0; j < p.services.size(); ++j) {
+        const auto& s = p.services[j];
+        if (j) out += ',';
+        out += "{\"name\":";
+        appendString(out, s.name);
+        out += ",\"resources\":[";
+        for (std::size_t k = 0; k < s.resources.size(); ++k) {
+          const auto& r = s.resources[k];
+          if (k) out += ',';
+          out += "{\"name\":";
+          appendString(out, r.name);
+          out += ",\"type\":";
+          appendString(out, model::toString(r.kind));
+          out += ",\"rws\":";
+          appendString(out, rws(r));
+          out += '}';
+        }
+        out += "]}";
+      }
+      out += "]}";
+    }
+    out += "]}";
+    return json(std::move(out));
+  }
+
+  Response providersList(const Request& req) {
+    auto f = filterFrom(req);
+    if (!f) return errorResponse(f.error(), "/");
+    std::vector<std::string> names;
+    if (*f) {
+      for (auto& p : filteredProviders(*f, model::Detail::Names)) names.push_back(std::move(p.name));
+    } else {
+      names = model.providerNames();
+    }
+    std::string out;
+    beginEnvelope(out, "PROVIDERS_LIST", "/", 200);
+    out += ",\"providers\":";
+    appendNameList(out, names);
+    out += '}';
+    return json(std::move(out));
+  }
+
+  Response describeProvider(const std::vector<std::string_view>& p) {
+    const auto uri = uriOf(p);
+    auto info = model.provider(p[0], model::Detail::Names);
+    if (!info) return errorResponse(info.error(), uri);
+    std::string out;
+    beginEnvelope(out, "DESCRIBE_PROVIDER", uri, 200);
+    out += ",\"response\":{\"name\":";
+    appendString(out, info->name);
+    out += ",\"model\":";
+    appendString(out, info->model);
+    out += ",\"services\":[";
+    for (std::size_t i = 0; i < info->services.size(); ++i) {
+      if (i) out += ',';
+      appendString(out, info->services[i].name);
+    }
+    out += "]}}";
+    return json(std::move(out));
+  }
+
+  Response servicesList(const std::vector<std::string_view>& p) {
+    const auto uri = uriOf(p);
+    auto names = model.serviceNames(p[0]);
+    if (!names) return errorResponse(names.error(), uri);
+    std::string out;
+    beginEnvelope(out, "SERVICES_LIST", uri, 200);
+    out += ",\"services\":";
+    appendNameList(out, *names);
+    out += '}';
+    return json(std::move(out));
+  }
+
+  Response describeService(const std::vector<std::string_view>& p) {
+    const auto uri = uriOf(p);
+    auto info = model.service(p[0], p[1], model::Detail::Describe);
+    if (!info) return errorResponse(info.error(), uri);
+    std::string out;
+    beginEnvelope(out, "DESCRIBE_SERVICE", uri, 200);
+    out += ",\"response\":{\"name\":";
+    appendString(out, info->name);
+    out += ",\"resources\":[";
+    for (std::size_t i = 0; i < info->resources.size(); ++i) {
+      const auto& r = info->resources[i];
+      if (i) out += ',';
+      out += "{\"name\":";
+      appendString(out, r.name);
+      out += ",\"rws\":";
+      appendString(out, rws(r));
+      out += ",\"type\":";
+      appendString(out, model::toString(r.kind));
+      out += '}';
+    }
+    out += "]}}";
+    return json(std::move(out));
+  }
+
+  Response resourcesList(const std::vector<std::string_view>& p) {
+    const auto uri = uriOf(p);
+    auto names = model.resourceNames(p[0], p[1]);
+    if (!names) return errorResponse(names.error(), uri);
+    std::string out;
+    beginEnvelope(out, "RESOURCES_LIST", uri, 200);
+    out += ",\"resources\":";
+    appendNameList(out, *names);
+    out += '}';
+    return json(std::move(out));
+  }
+
+  Response describeResource(const std::vector<std::string_view>& p) {
+    const auto uri = uriOf(p);
+    auto info = model.resource(p[0], p[1], p[2], model::Detail::Values);
+    if (!info) return errorResponse(info.error(), uri);
+    std::string out;
+    beginEnvelope(out, "DESCRIBE_RESOURCE", uri, 200);
+    out += ",\"response\":";
+    appendDescribeResourceJson(out, *info);
+    out += '}';
+    return json(std::move(out));
+  }
+
+  Response getValue(const std::vector<std::string_view>& p) {
+    const auto uri = uriOf(p);
+    auto info = model.resource(p[0], p[1], p[2], model::Detail::Values);
+    if (!info) return errorResponse(info.error(), uri);
+    if (info->kind == model::ResourceKind::Action) {
+      return errorResponse(405, uri, "resource " + info->name + " is an ACTION: use ACT");
+    }
+    std::string out;
+    out.reserve(160);
+    beginEnvelope(out, "GET_RESPONSE", uri, 200);
+    out += ",\"response\":";
+    appendReadingJson(out, info->name, info->value, info->timestamp);
+    out += '}';
+    return json(std::move(out));
+  }
+
+  // Runs a SET/ACT and answers when the owner does, or 504 after commandTimeoutMs.
+  void command(const std::vector<std::string_view>& p, bool isSet, std::string_view body, Responder responder) {
+    const auto uri = uriOf(p);
+    auto pending = std::make_shared<PendingCommand>();
+    pending->responder.emplace(std::move(responder));
+    const char* type = isSet ? "SET_RESPONSE" : "ACT_RESPONSE";
+    auto done = [pending, uri, type](Result<model::CommandResult> result) {
+      auto r = pending->take();
+      if (!r) return;   // timed out already
+      if (!result) return r->respond(errorResponse(result.error(), uri));
+      std::string out;
+      beginEnvelope(out, type, uri, 200);
+      out += ",\"response\":";
+      if (std::string_view(type) == "SET_RESPONSE") {
+        appendReadingJson(out, result->name, result->value, result->timestamp);
+      } else {
+        out += "{\"name\":";
+        appendString(out, result->name);
+        out += ",\"timestamp\":";
+        appendInt(out, result->timestamp);
+        out += ",\"result\":";
+        result->value.appendJson(out);
+        out += '}';
+      }
+      out += '}';
+      r->respond(json(std::move(out)));
+    };
+    std::weak_ptr<PendingCommand> weak = pending;
+    const int timeoutMs = options.commandTimeoutMs;
+    timeouts.after(std::chrono::milliseconds(timeoutMs), [weak, uri, timeoutMs] {
+      auto pc = weak.lock();
+      if (!pc) return;
+      auto r = pc->take();
+      if (!r) return;
+      r->respond(errorResponse(504, uri, "the device did not answer within " + std::to_string(timeoutMs) + " ms"));
+    });
+    if (isSet) {
+      auto value = parseSetBody(body);
+      if (!value) return done(std::move(value).error());
+      model.set(p[0], p[1], p[2], std::move(*value), std::move(done));
+    } else {
+      auto params = parseActBody(body);
+      if (!params) return done(std::move(params).error());
+      model.act(p[0], p[1], p[2], std::move(*params), std::move(done));
+    }
+  }
+
+  Response snapshot(const Request& req) {
+    SnapshotRequest sr;
+    if (req.method == "POST") {
+      auto parsed = parseSnapshotBody(req.body);
+      if (!parsed) return errorResponse(parsed.error(), "/");
+      sr = std::move(*parsed);
+    } else if (auto f = http::queryParam(req.query, "filter")) {
+      sr.filter = *f;
+    }
+    std::optional<filter::Filter> f;
+    if (!sr.filter.empty()) {
+      auto parsed = filter::Filter::parse(sr.filter);
+      if (!parsed) return errorResponse(parsed.error(), "/");
+      f = std::move(*parsed);
+    }
+    auto providers = filteredProviders(f, model::Detail::Values);
+    std::string out;
+    beginEnvelope(out, "SNAPSHOT_RESPONSE", "/", 200);
+    out += ",\"response\":[";
+    for (std::size_t i = 0; i < providers.size(); ++i) {
+      const auto& p = providers[i];
+      if (i) out += ',';
+      out += "{\"name\":";
+      appendString(out, p.name);
+      out += ",\"model\":";
+      appendString(out, p.model);
+      out += ",\"services\":[";
+      for (std::size_t j = 0; j < p.services.size(); ++j) {
+        const auto& s = p.services[j];
+        if (j) out += ',';
+        out += "{\"name\":";
+        appendString(out, s.name);
+        out += ",\"resources\":[";
+        bool first = true;
+        for (const auto& r : s.resources) {
+          if (r.kind == model::ResourceKind::Action) continue;
+          if (!first) out += ',';
+          first = false;
+          out += "{\"name\":";
+          appendString(out, r.name);
+          out += ",\"timestamp\":";
+          if (r.timestamp == 0) out += "null";
+          else appendInt(out, r.timestamp);
+          out += ",\"type\":";
+          appendString(out, model::toString(r.value.type()));
+          out += ",\"value\":";
+          r.value.appendJson(out);
+          if (sr.includeMetadata) {
+            out += ",\"metadata\":{";
+            for (std::size_t k = 0; k < r.metadata.size(); ++k) {
+              if (k) out += ',';
+              appendString(out, r.metadata[k].key);
+              out += ':';
+              r.metadata[k].value.appendJson(out);
+            }
+            out += '}';
+          }
+          out += '}';
+        }
+        out += "]}";
+      }
+      out += "]}";
+    }
+    out += "]}";
+    return json(std::move(out));
+  }
+
+  void subscribe(SseStreamSpec spec, const std::string& uri, Responder& responder) {
+    if (auto ok = sse.open(responder, std::move(spec)); !ok) responder.respond(errorResponse(ok.error(), uri));
+  }
+
+  Response plugins() {
+    std::string out;
+    beginEnvelope(out, "PLUGINS_LIST", "/runtime/plugins", 200);
+    out += ",\"plugins\":[";
+    std::lock_guard lock(componentsMu);
+    for (std::size_t i = 0; i < components.size(); ++i) {
+      const auto& c = components[i];
+      if (i) out += ',';
+      out += "{\"name\":";
+      appendString(out, c.name);
+      out += ",\"version\":";
+      appendString(out, c.version);
+      out += ",\"state\":";
+      appendString(out, c.state);
+      out += ",\"reason\":";
+      appendString(out, c.reason);
+      out += ",\"builtin\":";
+      out += c.builtin ? "true" : "false";
+      out += ",\"signer\":null}";
+    }
+    out += "]}";
+    return json(std::move(out));
+  }
+
+  Response health() {
+    std::string out = "{\"status\":\"UP\",\"gateway\":";
+    appendString(out, options.gatewayId);
+    out += ",\"version\":";
+    appendString(out, options.version);
+    out += ",\"uptimeMs\":";
+    appendInt(out, std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
+    out += ",\"providers\":";
+    appendInt(out, static_cast<std::int64_t>(model.stats().providers));
+    out += ",\"plugins\":[";
+    std::lock_guard lock(componentsMu);
+    for (std::size_t i = 0; i < components.size(); ++i) {
+      if (i) out += ',';
+      out += "{\"name\":";
+      appendString(out, components[i].name);
+      out += ",\"state\":";
+      appendString(out, components[i].state);
+      out += '}';
+    }
+    out += "]}";
+    return json(std::move(out));
+  }
+};
+
+RestApi::RestApi(model::Model& model, RestOptions options)
+    : impl_(std::make_unique<Impl>(model, std::move(options))) {}
+
+RestApi::~RestApi() { stop(); }
+
+SseHub& RestApi::sse() { return impl_->sse; }
+
+void RestApi::start() {
+  impl_->sse.start();
+  impl_->timeouts.start();
+}
+
+void RestApi::stop() {
+  impl_->sse.stop();
+  impl_->timeouts.stop();
+}
+
+void RestApi::setComponents(std::vector<ComponentStatus> components) {
+  std::lock_guard lock(impl_->componentsMu);
+  impl_->components = std::move(components);
+}
+
+void RestApi::setConnectionGauge(std::function<std::size_t()> openConnections) {
+  impl_->openConnections = std::move(openConnections);
+}
+
+void RestApi::handle(Request& req, Responder responder) {
+  thread_local std::vector<std::string> segs;
+  if (!splitPath(req.path, segs)) {
+    return responder.respond(errorResponse(400, req.path, "invalid path: bad percent-encoding or a '.'/'..' segment"));
+  }
+  Match m = matchRoute(segs, req.method);
+  if (!m.entry) {
+    if (m.pathMatched) {
+      Response r = errorResponse(405, req.path, "method " + req.method + " is not allowed here (allowed: " + m.allow + ")");
+      r.headers.push_back({"Allow", m.allow});
+      return responder.respond(std::move(r));
+    }
+    return responder.respond(errorResponse(404, req.path, "no such route: " + req.path));
+  }
+  for (auto p : m.params) {
+    if (!model::isValidIdentifier(p)) {
+      auto ok = model::checkIdentifier("path segment", p);
+      return responder.respond(errorResponse(400, req.path, ok.error().message));
+    }
+  }
+  auto& I = *impl_;
+  const auto& p = m.params;
+  switch (m.entry->id) {
+    case Route::CompleteList: return responder.respond(I.completeList(req));
+    case Route::Providers: return responder.respond(I.providersList(req));
+    case Route::Provider: return responder.respond(I.describeProvider(p));
+    case Route::Services: return responder.respond(I.servicesList(p));
+    case Route::Service: return responder.respond(I.describeService(p));
+    case Route::Resources: return responder.respond(I.resourcesList(p));
+    case Route::Resource: return responder.respond(I.describeResource(p));
+    case Route::Get: return responder.respond(I.getValue(p));
+    case Route::Set: return I.command(p, true, req.body, std::move(responder));
+    case Route::Act: return I.command(p, false, req.body, std::move(responder));
+    case Route::Subscribe: {
+      const auto uri = uriOf(p);
+      auto info = I.model.resource(p[0], p[1], p[2], model::Detail::Names);
+      if (!info) return responder.respond(errorResponse(info.error(), uri));
+      SseStreamSpec spec;
+      spec.kind = SseStreamSpec::Kind::Resource;
+      spec.provider = p[0];
+      spec.service = p[1];
+      spec.resource = p[2];
+      return I.subscribe(std::move(spec), uri, responder);
+    }
+    case Route::Snapshot: return responder.respond(I.snapshot(req));
+    case Route::SnapshotSubscribe: {
+      auto f = I.filterFrom(req);
+      if (!f) return responder.respond(errorResponse(f.error(), "/"));
+      SseStreamSpec spec;
+      spec.kind = SseStreamSpec::Kind::Snapshot;
+      spec.filter = std::move(*f);
+      return I.subscribe(std::move(spec), "/", responder);
+    }
+    case Route::Plugins: return responder.respond(I.plugins());
+    case Route::Health: return responder.respond(I.health());
+    case Route::Metrics: {
+      Response r;
+      r.contentType = "text/plain; version=0.0.4; charset=utf-8";
+      r.body = metricsText();
+      return responder.respond(std::move(r));
+    }
+    case Route::OpenApi: {
+      Response r;
+      r.body = std::string(openApiDocument());
+      return responder.respond(std::move(r));
+    }
+  }
+  responder.respond(errorResponse(500, req.path, "unhandled route"));
+}
+
+void RestApi::observe(const Request&, int status, std::chrono::nanoseconds latency) {
+  auto& I = *impl_;
+  if (status >= 100 && status < 600) I.byStatus[static_cast<std::size_t>(status)].fetch_add(1, std::memory_order_relaxed);
+  const double seconds = std::chrono::duration<double>(latency).count();
+  std::size_t b = 0;
+  while (b < kBuckets.size() && seconds > kBuckets[b]) ++b;
+  I.buckets[b].fetch_add(1, std::memory_order_relaxed);
+  I.latencyNanos.fetch_add(static_cast<std::uint64_t>(latency.count()), std::memory_order_relaxed);
+  I.requests.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::string RestApi::metricsText() const {
+  auto& I = *impl_;
+  const auto st = I.model.stats();
+  std::string out;
+  out.reserve(4096);
+  auto counter = [&](const char* name, const char* help, const char* type, std::uint64_t v) {
+    out += "# HELP ";
+    out += name;
+    out += ' ';
+    out += help;
+    out += "\n# TYPE ";
+    out += name;
+    out += ' ';
+    out += type;
+    out += '\n';
+    out += name;
+    out += ' ';
+    out += std::to_string(v);
+    out += '\n';
+  };
+  counter("gatehouse_model_updates_total", "Value updates accepted by the model.", "counter", st.updates);
+  counter("gatehouse_model_updates_stale_total", "Updates ignored because older than the stored value.", "counter", st.staleUpdates);
+  counter("gatehouse_model_updates_rejected_total", "Updates refused (bad name or type).", "counter", st.rejectedUpdates);
+  counter("gatehouse_notifications_dropped_total", "Notifications dropped because a subscriber's queue was full.", "counter", st.notificationsDropped);
+  counter("gatehouse_subscriptions", "Active model subscriptions.", "gauge", st.subscriptions);
+  counter("gatehouse_providers", "Providers in the model.", "gauge", st.providers);
+  counter("gatehouse_resources", "Resources in the model.", "gauge", I.model.resourceCount());
+  counter("gatehouse_sse_clients", "Open SSE streams.", "gauge", I.sse.clients());
+  counter("gatehouse_sse_events_sent_total", "SSE events written to clients.", "counter", I.sse.eventsSent());
+  counter("gatehouse_sse_events_dropped_total", "SSE events a client missed (slow client); each is signalled with a 'lagged' event.", "counter", I.sse.eventsDropped());
+  if (I.openConnections) counter("gatehouse_http_connections_open", "Open HTTP connections.", "gauge", I.openConnections());
+  out += "# HELP gatehouse_http_requests_total HTTP requests answered, by status code.\n";
+  out += "# TYPE gatehouse_http_requests_total counter\n";
+  for (std::size_t code = 100; code < I.byStatus.size(); ++code) {
+    const auto v = I.byStatus[code].load(std::memory_order_relaxed);
+    if (v == 0) continue;
+    out += "gatehouse_http_requests_total{code=\"" + std::to_string(code) + "\"} " + std::to_string(v) + "\n";
+  }
+  out += "# HELP gatehouse_http_request_duration_seconds Time from complete request to queued response.\n";
+  out += "# TYPE gatehouse_http_request_duration_seconds histogram\n";
+  std::uint64_t cumulative = 0;
+  for (std::size_t b = 0; b <= kBuckets.size(); ++b) {
+    cumulative += I.buckets[b].load(std::memory_order_relaxed);
+    std::string le;
+    if (b < kBuckets.size()) {
+      json::appendDouble(le, kBuckets[b]);
+    } else {
+      le = "+Inf";
+    }
+    out += "gatehouse_http_request_duration_seconds_bucket{le=\"" + le + "\"} " + std::to_string(cumulative) + "\n";
+  }
+  std::string sum;
+  json::appendDouble(sum, static_cast<double>(I.latencyNanos.load(std::memory_order_relaxed)) / 1e9);
+  out += "gatehouse_http_request_duration_seconds_sum " + sum + "\n";
+  out += "gatehouse_http_request_duration_seconds_count " + std::to_string(I.requests.load(std::memory_order_relaxed)) + "\n";
+  return out;
+}
+
+}  // namespace gatehouse::core::rest

@@ -1,0 +1,69 @@
+#pragma once
+// The northbound REST API (DESIGN.md section 3): sensiNact's routes and envelopes, SSE streams,
+// /health, /metrics (Prometheus text) and /openapi.json.
+//
+// Threads: handle() runs on HTTP loop threads and never blocks: reads copy from the model,
+// SET/ACT complete asynchronously when the owner answers (the REST layer bounds the wait with
+// RestOptions::commandTimeoutMs), SUBSCRIBE hands the connection to the SseHub.
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "http/server.h"
+#include "model/model.h"
+#include "rest/sse.h"
+
+namespace gatehouse::core::rest {
+
+struct ComponentStatus {
+  std::string name;
+  std::string version;
+  std::string state;    // loaded | refused | stopped | failed
+  std::string reason;
+  bool builtin = true;
+};
+
+struct RestOptions {
+  std::string gatewayId = "gatehouse";
+  std::string version = "0.0.0";
+  SseOptions sse;
+  int commandTimeoutMs = 10000;
+};
+
+// One route of the API: the router and the OpenAPI test both read this table.
+struct RouteSpec {
+  const char* pattern;      // e.g. "/sensinact/providers/{provider}"
+  const char* methods;      // space-separated, e.g. "GET HEAD"
+};
+const std::vector<RouteSpec>& routeTable();
+
+// The OpenAPI 3.1 document served at /openapi.json (docs/openapi.json, embedded at build time).
+std::string_view openApiDocument();
+
+class RestApi {
+ public:
+  RestApi(model::Model& model, RestOptions options);
+  ~RestApi();
+
+  void start();   // starts the SSE fan-out
+  void stop();    // ends every stream
+
+  void handle(http::Request& request, http::Responder responder);
+  // Wire to http::Server::setObserver for request metrics.
+  void observe(const http::Request& request, int status, std::chrono::nanoseconds latency);
+  void setComponents(std::vector<ComponentStatus> components);
+  void setConnectionGauge(std::function<std::size_t()> openConnections);
+
+  std::string metricsText() const;
+  SseHub& sse();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gatehouse::core::rest

@@ -1,0 +1,85 @@
+#pragma once
+// Server-sent event streams for SUBSCRIBE and snapshot/subscribe.
+//
+// A stream never pins a request thread: each one is a model subscription (bounded queue) plus an
+// http::StreamSink (bounded output buffer). One fan-out thread drains ready subscriptions, formats
+// the events and writes them to the sinks; it also sends heartbeats and the lag signal:
+//   event: lagged
+//   data: {"dropped": N}
+// whenever notifications were dropped for that client (its queue or its socket buffer was full).
+//
+// Threads: open() on a loop thread (REST handler); everything else is internal.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "filter/filter.h"
+#include "http/server.h"
+#include "model/model.h"
+
+namespace gatehouse::core::rest {
+
+struct SseOptions {
+  std::size_t maxClients = 10000;
+  std::size_t queueCapacity = 1024;   // per-client notification queue
+  int heartbeatMs = 15000;
+};
+
+struct SseStreamSpec {
+  enum class Kind { Resource, Snapshot } kind = Kind::Resource;
+  std::string provider, service, resource;   // Resource
+  std::optional<filter::Filter> filter;      // Snapshot (none = everything)
+};
+
+class SseHub {
+ public:
+  SseHub(model::Model& model, SseOptions options);
+  ~SseHub();
+  void start();
+  void stop();   // closes every stream and joins the fan-out thread
+
+  // Subscribes, then answers `responder` with the event stream. Unavailable when at maxClients.
+  Result<void> open(http::Responder& responder, SseStreamSpec spec);
+
+  std::size_t clients() const;
+  std::uint64_t eventsSent() const { return sent_.load(std::memory_order_relaxed); }
+  // Events a client did not get: its model queue overflowed or its socket buffer was full.
+  std::uint64_t eventsDropped() const;
+
+ private:
+  struct Session;
+  void markReady(const std::shared_ptr<Session>& s);
+  void remove(std::uint64_t id);
+  void run();
+  void pump(Session& s, std::vector<model::NotificationPtr>& batch, std::string& out);
+  bool providerMatches(Session& s, const std::string& provider,
+                       std::unordered_map<std::string, bool>& cache);
+
+  model::Model& model_;
+  SseOptions options_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::unordered_map<std::uint64_t, std::shared_ptr<Session>> sessions_;
+  std::vector<std::shared_ptr<Session>> ready_;
+  std::uint64_t nextId_ = 1;
+  bool stopping_ = false;
+  bool started_ = false;
+  std::thread thread_;
+  std::atomic<std::uint64_t> sent_{0};
+  std::atomic<std::uint64_t> sinkDrops_{0};
+  std::atomic<std::uint64_t> closedQueueDrops_{0};
+};
+
+// Formats one notification as an SSE event ("data", "lifecycle", "metadata", "action", or
+// `eventName` when given) and appends it to `out`. Exposed for tests.
+void appendSseEvent(std::string& out, const model::Notification& n, std::string_view eventName = {});
+
+}  // namespace gatehouse::core::rest
