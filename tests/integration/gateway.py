@@ -82,6 +82,7 @@ class Gateway:
                 self.proc.wait()
                 raise AssertionError("gateway did not stop within %.0fs of SIGTERM" % timeout)
         code = self.proc.returncode
+        self.proc.stderr.close()
         self.proc = None
         self.dir.cleanup()
         return code
