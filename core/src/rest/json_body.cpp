@@ -49,6 +49,10 @@ bool tooDeep(std::string_view s) {
 }
 
 Result<Var> parseJson(std::string_view body) {
+  const auto first = body.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos || (body[first] != '{' && body[first] != '[')) {
+    return bad("body must be a JSON object or array");
+  }
   if (tooDeep(body)) return bad("JSON body nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   try {
     Poco::JSON::Parser parser;

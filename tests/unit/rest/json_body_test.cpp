@@ -80,7 +80,7 @@ TEST(JsonBody, ActForms) {
 }
 
 TEST(JsonBody, SnapshotOptions) {
-  auto a = parseSnapshotBody(R"({"filter":"(PROVIDER=x)","includeMetadata":true})");
+  auto a = parseSnapshotBody(R"json({"filter":"(PROVIDER=x)","includeMetadata":true})json");
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(a->filter, "(PROVIDER=x)");
   EXPECT_TRUE(a->includeMetadata);
