@@ -82,6 +82,11 @@ class Gateway:
                 self.proc.wait()
                 raise AssertionError("gateway did not stop within %.0fs of SIGTERM" % timeout)
         code = self.proc.returncode
+        if code != 0:
+            # Show why (sanitizer reports, errors) in the test output.
+            import sys
+            time.sleep(0.2)
+            sys.stderr.write("\n--- gateway log (exit code %s) ---\n%s\n" % (code, self.logs()[-20000:]))
         self.proc.stderr.close()
         self.proc = None
         self.dir.cleanup()
@@ -127,7 +132,23 @@ class Gateway:
         return s
 
 
-def read_events(sock, want, deadline_s=5.0, buf=b""):
+def subscribed(sock, deadline_s=5.0):
+    """Reads an SSE response head and the gateway's ": subscribed" comment, which it sends only
+    once the subscription is registered. Returns the bytes read after the head."""
+    buf = b""
+    end = time.time() + deadline_s
+    while b": subscribed\n\n" not in buf.split(b"\r\n\r\n", 1)[-1] and time.time() < end:
+        sock.settimeout(max(0.05, end - time.time()))
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    if b"\r\n\r\n" not in buf or b": subscribed" not in buf:
+        raise AssertionError("stream did not start: %r" % buf[:300])
+    return buf.split(b"\r\n\r\n", 1)[1]
+
+
+def read_events(sock, want, deadline_s=5.0, buf=b"", head_done=False):
     """Reads SSE events from sock until `want` events (excluding comments) arrived or the deadline.
 
     Returns (events, rest) where events is a list of (event_name, data_dict_or_text); the response
@@ -136,7 +157,6 @@ def read_events(sock, want, deadline_s=5.0, buf=b""):
     events = []
     counted = 0
     end = time.time() + deadline_s
-    head_done = b"\r\n\r\n" in buf
     while counted < want and time.time() < end:
         try:
             sock.settimeout(max(0.05, end - time.time()))

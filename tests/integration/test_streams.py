@@ -4,7 +4,7 @@ import socket
 import time
 import unittest
 
-from gateway import Gateway, read_events
+from gateway import Gateway, read_events, subscribed
 
 T = "/sensinact/providers/sim-temperature-1/services/sensor/resources/temperature"
 L = "/sensinact/providers/sim-light-1/services/light/resources"
@@ -53,9 +53,9 @@ class StreamsTest(unittest.TestCase):
     def test_subscribe_sees_set_and_closing_unsubscribes(self):
         self.gw = Gateway(interval=1000).start()
         s = self.gw.open_stream(L + "/brightness/SUBSCRIBE")
-        read_events(s, 0, deadline_s=0.3)
+        rest = subscribed(s)
         self.gw.json("POST", L + "/brightness/SET", {"value": 33})
-        events, _ = read_events(s, 1, deadline_s=3)
+        events, _ = read_events(s, 1, deadline_s=3, buf=rest, head_done=True)
         data = [e for n, e in events if n == "data"]
         self.assertEqual(data[0]["newValue"], 33)
         s.close()

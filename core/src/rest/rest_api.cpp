@@ -217,8 +217,8 @@ class Timeouts {
         cv_.wait(lock);
         continue;
       }
-      auto first = timers_.begin();
-      if (cv_.wait_until(lock, first->first) == std::cv_status::timeout) {
+      const auto when = timers_.begin()->first;   // a copy: stop() may free the node while we wait
+      if (cv_.wait_until(lock, when) == std::cv_status::timeout) {
         auto now = std::chrono::steady_clock::now();
         std::vector<std::function<void()>> due;
         while (!timers_.empty() && timers_.begin()->first <= now) {

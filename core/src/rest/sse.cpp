@@ -15,6 +15,7 @@ struct SseHub::Session {
   SseStreamSpec spec;
   model::SubscriptionPtr sub;
   http::StreamPtr sink;
+  std::atomic<bool> live{false};     // set (release) once `sink` is assigned
   std::atomic<bool> queued{false};
   std::uint64_t pendingLag = 0;   // fan-out thread only
   std::chrono::steady_clock::time_point lastWrite = std::chrono::steady_clock::now();
@@ -108,17 +109,21 @@ Result<void> SseHub::open(http::Responder& responder, SseStreamSpec spec) {
   // Subscribe before answering so that no update between the answer and the subscription is lost.
   session->sub = model_.subscribe(std::move(ss));
   session->sink = responder.startStream(200, "text/event-stream", {{"X-Accel-Buffering", "no"}});
+  session->sink->write(": subscribed\n\n");
+  session->live.store(true, std::memory_order_release);
   {
     std::lock_guard lock(mu_);
     sessions_.emplace(session->id, session);
   }
-  session->sink->write(": subscribed\n\n");
   const std::uint64_t id = session->id;
   session->sink->onClose([this, id] { remove(id); });
+  // Notifications may have arrived while the stream was being set up; their wake was ignored.
+  markReady(session);
   return {};
 }
 
 void SseHub::markReady(const std::shared_ptr<Session>& s) {
+  if (!s->live.load(std::memory_order_acquire)) return;   // open() schedules it once live
   if (s->queued.exchange(true)) return;
   bool wasEmpty;
   {

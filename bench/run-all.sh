@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# bench/run-all.sh: builds (when needed) and runs every benchmark, prints a summary, and exits
+# non-zero when any of them missed its floor or could not run. See bench/README.md.
+#
+# Usage: bench/run-all.sh [BUILD_DIR]      (default ./build; configured as Release if it does not exist)
+set -uo pipefail
+
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD_DIR=${1:-./build}
+
+if [[ ! -f $BUILD_DIR/CMakeCache.txt ]]; then
+  cmake -S "$SRC" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DGATEHOUSE_BUILD_BENCH=ON || exit 2
+fi
+BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
+
+cache() { sed -n "s/^$1:[A-Z]*=//p" "$BUILD_DIR/CMakeCache.txt"; }
+BUILD_TYPE=$(cache CMAKE_BUILD_TYPE)
+if [[ $(cache GATEHOUSE_SANITIZE) == ON ]]; then
+  echo "WARNING: $BUILD_DIR is a sanitizer build; the numbers will not be representative"
+fi
+case $BUILD_TYPE in
+  Release | RelWithDebInfo) ;;
+  *) echo "WARNING: $BUILD_DIR is a '$BUILD_TYPE' build; use Release for numbers worth recording" ;;
+esac
+
+# One target at a time, so a part that does not build yet only fails the benchmark that needs it.
+for target in bench_model_memory bench_push_throughput bench_poco_fixed_server gatehouse; do
+  cmake --build "$BUILD_DIR" -j"$(nproc)" --target "$target" >"$BUILD_DIR/bench-build-$target.log" 2>&1 \
+    || echo "WARNING: target $target did not build (see $BUILD_DIR/bench-build-$target.log)"
+done
+
+echo "date:    $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+echo "machine: nproc=$(nproc), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(uname -r)"
+echo "source:  $(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$SRC" diff --quiet HEAD 2>/dev/null || echo ' (uncommitted changes)')"
+echo "build:   $BUILD_DIR ($BUILD_TYPE)"
+
+declare -A RC
+run() {
+  local name=$1
+  shift
+  echo
+  echo "=== $name: $*"
+  "$@"
+  RC[$name]=$?
+}
+
+run model_memory "$BUILD_DIR/bench/model_memory"
+run push_throughput "$BUILD_DIR/bench/push_throughput"
+run rest_get "$SRC/bench/rest_get.sh" "$BUILD_DIR"
+
+echo
+echo "=== summary (exit codes: 0 pass, 1 floor missed, other = could not run)"
+status=0
+for name in model_memory push_throughput rest_get; do
+  rc=${RC[$name]}
+  if [[ $rc -eq 0 ]]; then verdict=PASS; elif [[ $rc -eq 1 ]]; then verdict=FAIL; else verdict="ERROR ($rc)"; fi
+  printf '  %-16s %s\n' "$name" "$verdict"
+  [[ $rc -eq 0 ]] || status=1
+done
+exit $status
