@@ -173,16 +173,6 @@ struct SubHandle final : Subscription {
   void cancel() override { state->cancel(); }
 };
 
-bool specMatches(const SubscriptionSpec& sp, const Notification& n) {
-  if ((sp.kinds & static_cast<std::uint8_t>(n.kind)) == 0) return false;
-  if (!sp.provider.empty() && sp.provider != n.provider) return false;
-  // Provider-level lifecycle events concern every service/resource of the provider.
-  if (!sp.service.empty() && !n.service.empty() && sp.service != n.service) return false;
-  if (!sp.resource.empty() && !n.resource.empty() && sp.resource != n.resource) return false;
-  if (sp.predicate && !sp.predicate(n)) return false;
-  return true;
-}
-
 // Collects the subscriptions to wake once no lock is held.
 using WakeList = std::vector<std::shared_ptr<SubState>>;
 
@@ -210,42 +200,59 @@ struct Model::Impl {
 
   bool hasSubscribers() const { return hub->count.load(std::memory_order_acquire) != 0; }
 
-  // Queues `n` to every matching subscription. Called with the provider lock held.
-  void dispatch(Notification&& n, WakeList& wakes) {
+  // Queues the notification `make()` builds to every matching subscription. Called with the
+  // provider lock held. The notification is only built when some subscription wants it, so an
+  // update nobody listens to costs a registry load and one hash lookup.
+  template <typename Make>
+  void dispatch(NotificationKind kind, std::string_view p, std::string_view s, std::string_view r, Make&& make,
+                WakeList& wakes) {
     auto reg = hub->registry.load();
     const std::vector<std::shared_ptr<SubState>>* exact = nullptr;
-    bool scanAllExact = false;
-    if (!n.resource.empty()) {
-      auto it = reg->exact.find(exactKey(n.provider, n.service, n.resource));
+    const bool scanAllExact = r.empty() && !reg->exact.empty();   // provider/service lifecycle: rare
+    if (!r.empty() && !reg->exact.empty()) {
+      thread_local std::string key;
+      key.clear();
+      key.append(p).append(1, '\x1f').append(s).append(1, '\x1f').append(r);
+      auto it = reg->exact.find(std::string_view(key));
       if (it != reg->exact.end()) exact = &it->second;
-    } else {
-      scanAllExact = !reg->exact.empty();   // provider/service lifecycle: rare, scan all
     }
-    if (!exact && !scanAllExact && reg->wildcard.empty()) return;
-    auto shared = std::make_shared<const Notification>(std::move(n));
-    auto offer = [&](const std::shared_ptr<SubState>& s) {
-      if (!s->active.load(std::memory_order_relaxed) || !specMatches(s->spec, *shared)) return;
-      if (s->offer(shared)) wakes.push_back(s);
+    auto wants = [&](const SubState& sub) {
+      const auto& sp = sub.spec;
+      if (!sub.active.load(std::memory_order_relaxed)) return false;
+      if ((sp.kinds & static_cast<std::uint8_t>(kind)) == 0) return false;
+      if (!sp.provider.empty() && sp.provider != p) return false;
+      if (!sp.service.empty() && !s.empty() && sp.service != s) return false;
+      if (!sp.resource.empty() && !r.empty() && sp.resource != r) return false;
+      return true;
+    };
+    NotificationPtr shared;
+    auto offer = [&](const std::shared_ptr<SubState>& sub) {
+      if (!wants(*sub)) return;
+      if (!shared) shared = std::make_shared<const Notification>(make());
+      if (sub->spec.predicate && !sub->spec.predicate(*shared)) return;
+      if (sub->offer(shared)) wakes.push_back(sub);
     };
     if (exact)
-      for (const auto& s : *exact) offer(s);
+      for (const auto& sub : *exact) offer(sub);
     if (scanAllExact)
       for (const auto& [k, v] : reg->exact)
-        for (const auto& s : v) offer(s);
-    for (const auto& s : reg->wildcard) offer(s);
+        for (const auto& sub : v) offer(sub);
+    for (const auto& sub : reg->wildcard) offer(sub);
   }
 
   void lifecycle(WakeList& wakes, LifecycleEvent ev, std::string_view p, std::string_view s = {},
                  std::string_view r = {}) {
     if (!hasSubscribers()) return;
-    Notification n;
-    n.kind = NotificationKind::Lifecycle;
-    n.lifecycle = ev;
-    n.provider = p;
-    n.service = s;
-    n.resource = r;
-    n.timestamp = nowMillis();
-    dispatch(std::move(n), wakes);
+    dispatch(NotificationKind::Lifecycle, p, s, r, [&] {
+      Notification n;
+      n.kind = NotificationKind::Lifecycle;
+      n.lifecycle = ev;
+      n.provider = p;
+      n.service = s;
+      n.resource = r;
+      n.timestamp = nowMillis();
+      return n;
+    }, wakes);
   }
 
   static ResourceNode makeResource(ResourceKind kind, Mutability mut, ValueType type) {
@@ -571,15 +578,17 @@ Result<void> Model::push(std::string_view provider, std::string_view service, st
     node.timestamp = timestampMs;
     impl_->updates.fetch_add(1, std::memory_order_relaxed);
     if (impl_->hasSubscribers()) {
-      Notification n;
-      n.kind = NotificationKind::Data;
-      n.provider = provider;
-      n.service = service;
-      n.resource = resource;
-      n.timestamp = timestampMs;
-      n.oldValue = std::move(old);
-      n.newValue = node.value;
-      impl_->dispatch(std::move(n), wakes);
+      impl_->dispatch(NotificationKind::Data, provider, service, resource, [&] {
+        Notification n;
+        n.kind = NotificationKind::Data;
+        n.provider = provider;
+        n.service = service;
+        n.resource = resource;
+        n.timestamp = timestampMs;
+        n.oldValue = std::move(old);
+        n.newValue = node.value;
+        return n;
+      }, wakes);
     }
   }
   if (!wakes.empty()) runWakes(wakes);
@@ -606,16 +615,18 @@ Result<void> Model::setMetadata(std::string_view provider, std::string_view serv
       node.ensureExtra().metadata.push_back(MetaEntry{std::string(key), value, timestampMs});
     }
     if (impl_->hasSubscribers()) {
-      Notification n;
-      n.kind = NotificationKind::Metadata;
-      n.provider = provider;
-      n.service = service;
-      n.resource = resource;
-      n.metadataKey = key;
-      n.timestamp = timestampMs;
-      n.oldValue = std::move(old);
-      n.newValue = std::move(value);
-      impl_->dispatch(std::move(n), wakes);
+      impl_->dispatch(NotificationKind::Metadata, provider, service, resource, [&] {
+        Notification n;
+        n.kind = NotificationKind::Metadata;
+        n.provider = provider;
+        n.service = service;
+        n.resource = resource;
+        n.metadataKey = key;
+        n.timestamp = timestampMs;
+        n.oldValue = std::move(old);
+        n.newValue = std::move(value);
+        return n;
+      }, wakes);
     }
   }
   runWakes(wakes);
@@ -823,14 +834,16 @@ void Model::act(std::string_view provider, std::string_view service, std::string
         WakeList wakes;
         {
           std::lock_guard lock(pn2->mu);
-          Notification n;
-          n.kind = NotificationKind::Action;
-          n.provider = p;
-          n.service = s;
-          n.resource = r;
-          n.timestamp = ts;
-          n.newValue = v;
-          impl_->dispatch(std::move(n), wakes);
+          impl_->dispatch(NotificationKind::Action, p, s, r, [&] {
+            Notification n;
+            n.kind = NotificationKind::Action;
+            n.provider = p;
+            n.service = s;
+            n.resource = r;
+            n.timestamp = ts;
+            n.newValue = v;
+            return n;
+          }, wakes);
         }
         runWakes(wakes);
       }

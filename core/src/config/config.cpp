@@ -1,0 +1,236 @@
+#include "config/config.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "model/value.h"
+
+namespace gatehouse::core::config {
+
+namespace {
+
+constexpr std::int64_t kMinTimeoutMs = 100;
+constexpr std::int64_t kMaxTimeoutMs = 3600000;
+
+std::string requireIdentifier(std::string_view value) {
+  return model::isValidIdentifier(value) ? std::string() : "must be 1 to 128 characters from A-Z a-z 0-9 _ . : -";
+}
+
+std::string requireListenAddress(std::string_view value) {
+  return isListenAddress(value) ? std::string()
+                                : "must be an IPv4 or IPv6 address literal (without brackets) or \"localhost\"";
+}
+
+// Every timeout and interval of the HTTP server shares one sane range.
+Field durationMs(std::string key, int defaultValue) {
+  Field f = Field::integer(std::move(key), defaultValue);
+  f.range(kMinTimeoutMs, kMaxTimeoutMs);
+  return f;
+}
+
+Schema buildGatewaySchema() {
+  const Config d{};
+  const std::string identifierDoc = "1-128 of `A-Z a-z 0-9 _ . : -`";
+  return Schema{{
+      Field::section("gateway", {
+          Field::string("id", d.gateway.id)
+              .validatedBy(requireIdentifier, identifierDoc)
+              .doc("Name of this gateway, shown in logs and in the REST API."),
+          Field::oneOf("log_level", d.gateway.logLevel, {"trace", "debug", "info", "warn", "error"})
+              .doc("Least severe log level written."),
+      }).doc("Identity and logging."),
+      Field::section("http", {
+          Field::string("listen", d.http.listen)
+              .validatedBy(requireListenAddress, "IPv4 or IPv6 literal, or `localhost`; loopback unless auth is configured")
+              .doc("Address the REST/SSE server binds to."),
+          Field::integer("port", d.http.port).range(0, 65535).doc("TCP port; 0 picks a free port (tests)."),
+          Field::integer("threads", d.http.threads).range(1, 64).doc("Worker threads serving requests."),
+          Field::integer("max_connections", static_cast<std::int64_t>(d.http.maxConnections))
+              .range(1, 1000000)
+              .doc("Open connections at most; further ones are refused."),
+          Field::integer("max_body_bytes", static_cast<std::int64_t>(d.http.maxBodyBytes))
+              .range(1024, 67108864)
+              .doc("Largest request body accepted (413 beyond)."),
+          Field::integer("max_header_bytes", static_cast<std::int64_t>(d.http.maxHeaderBytes))
+              .range(1024, 1048576)
+              .doc("Largest request line plus headers accepted (431 beyond)."),
+          durationMs("header_timeout_ms", d.http.headerTimeoutMs).doc("Time a client has to send the complete request headers."),
+          durationMs("body_timeout_ms", d.http.bodyTimeoutMs).doc("Time a client has to send the complete request body."),
+          durationMs("idle_timeout_ms", d.http.idleTimeoutMs).doc("Idle keep-alive connections are closed after this time."),
+          Field::integer("sse_queue", static_cast<std::int64_t>(d.http.sseQueue))
+              .range(1, 1000000)
+              .doc("Notifications queued per SSE subscriber before it counts as too slow."),
+          durationMs("sse_heartbeat_ms", d.http.sseHeartbeatMs).doc("Interval of SSE keep-alive comments on quiet streams."),
+          Field::integer("sse_max_clients", static_cast<std::int64_t>(d.http.sseMaxClients))
+              .range(1, 100000)
+              .doc("Concurrent SSE streams at most."),
+      }).doc("The northbound REST and SSE server."),
+      Field::section("auth", {
+          Field::oneOf("mode", d.auth.mode, {"none"})
+              .doc("How REST clients authenticate; with `none`, http.listen must be a loopback address."),
+      }).doc("Northbound authentication."),
+      Field::section("simulator", {
+          Field::boolean("enabled", d.simulator.enabled).doc("Run the built-in device simulator."),
+          Field::integer("temperature_sensors", d.simulator.temperatureSensors)
+              .range(0, 10000)
+              .doc("Simulated temperature sensor providers."),
+          Field::integer("lights", d.simulator.lights).range(0, 10000).doc("Simulated switchable light providers."),
+          Field::integer("interval_ms", d.simulator.intervalMs).range(10, kMaxTimeoutMs).doc("Interval between simulated readings."),
+          Field::string("provider_prefix", d.simulator.providerPrefix)
+              .validatedBy(requireIdentifier, identifierDoc)
+              .doc("Start of the simulated providers' names."),
+      }).doc("Built-in simulated devices, so a fresh install shows live data."),
+  }};
+}
+
+// The rule that keeps a default install from exposing an unauthenticated API to the network.
+void checkCrossFieldRules(const Values& values, Diagnostics& diagnostics) {
+  const std::string& listen = values.getString("http.listen");
+  if (values.getString("auth.mode") == "none" && !isLoopbackAddress(listen)) {
+    const Values::Entry* where = values.find("http.listen");
+    diagnostics.add(Diagnostic{where->line, where->column, "http.listen",
+                               "auth.mode is none, so http.listen must be a loopback address (127.0.0.0/8 or ::1); "
+                               "configure authentication before listening on " + listen});
+  }
+}
+
+Config bind(const Values& v) {
+  // Ranges were enforced by the schema, so the narrowing casts below cannot lose anything.
+  Config c;
+  c.gateway.id = v.getString("gateway.id");
+  c.gateway.logLevel = v.getString("gateway.log_level");
+  c.http.listen = v.getString("http.listen");
+  c.http.port = static_cast<std::uint16_t>(v.getInt("http.port"));
+  c.http.threads = static_cast<int>(v.getInt("http.threads"));
+  c.http.maxConnections = static_cast<std::size_t>(v.getInt("http.max_connections"));
+  c.http.maxBodyBytes = static_cast<std::size_t>(v.getInt("http.max_body_bytes"));
+  c.http.maxHeaderBytes = static_cast<std::size_t>(v.getInt("http.max_header_bytes"));
+  c.http.headerTimeoutMs = static_cast<int>(v.getInt("http.header_timeout_ms"));
+  c.http.bodyTimeoutMs = static_cast<int>(v.getInt("http.body_timeout_ms"));
+  c.http.idleTimeoutMs = static_cast<int>(v.getInt("http.idle_timeout_ms"));
+  c.http.sseQueue = static_cast<std::size_t>(v.getInt("http.sse_queue"));
+  c.http.sseHeartbeatMs = static_cast<int>(v.getInt("http.sse_heartbeat_ms"));
+  c.http.sseMaxClients = static_cast<std::size_t>(v.getInt("http.sse_max_clients"));
+  c.auth.mode = v.getString("auth.mode");
+  c.simulator.enabled = v.getBool("simulator.enabled");
+  c.simulator.temperatureSensors = static_cast<int>(v.getInt("simulator.temperature_sensors"));
+  c.simulator.lights = static_cast<int>(v.getInt("simulator.lights"));
+  c.simulator.intervalMs = static_cast<int>(v.getInt("simulator.interval_ms"));
+  c.simulator.providerPrefix = v.getString("simulator.provider_prefix");
+  return c;
+}
+
+// Closes the descriptor on every path out of loadFile.
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  ~FileDescriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+Error fileError(ErrorCode code, const std::string& path, const std::string& what) {
+  return makeError(code, path + ": " + what);
+}
+
+}  // namespace
+
+const Schema& gatewaySchema() {
+  static const Schema schema = buildGatewaySchema();
+  return schema;
+}
+
+bool isListenAddress(std::string_view address) {
+  if (address == "localhost") return true;
+  if (address.empty() || address.size() > 64 || address.find('\0') != std::string_view::npos) return false;
+  const std::string text(address);
+  unsigned char buffer[sizeof(in6_addr)];
+  return ::inet_pton(AF_INET, text.c_str(), buffer) == 1 || ::inet_pton(AF_INET6, text.c_str(), buffer) == 1;
+}
+
+bool isLoopbackAddress(std::string_view address) {
+  if (address == "localhost") return true;
+  if (address.empty() || address.size() > 64 || address.find('\0') != std::string_view::npos) return false;
+  const std::string text(address);
+  in_addr v4{};
+  if (::inet_pton(AF_INET, text.c_str(), &v4) == 1) {
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  }
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, text.c_str(), &v6) == 1) {
+    if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+  }
+  return false;
+}
+
+Result<Config> loadString(std::string_view yaml, const std::string& displayName) {
+  try {
+    Diagnostics diagnostics;
+    const auto root = parseYamlDocument(yaml, YamlLimits{}, diagnostics);
+    if (!root) return makeError(ErrorCode::BadRequest, diagnostics.format(displayName));
+    const Values values = validate(*root, gatewaySchema(), {}, diagnostics);
+    checkCrossFieldRules(values, diagnostics);
+    if (!diagnostics.empty()) return makeError(ErrorCode::BadRequest, diagnostics.format(displayName));
+    Config config = bind(values);
+    config.sourcePath = displayName;
+    return config;
+  } catch (const std::exception& e) {
+    return makeError(ErrorCode::Internal, displayName + ": cannot load the configuration: " + e.what());
+  } catch (...) {
+    return makeError(ErrorCode::Internal, displayName + ": cannot load the configuration");
+  }
+}
+
+Result<Config> loadFile(const std::string& path) {
+  try {
+    // O_NONBLOCK: opening a FIFO by mistake must not hang the start.
+    FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+    if (fd.get() < 0) {
+      const int err = errno;
+      return fileError(err == ENOENT ? ErrorCode::NotFound : ErrorCode::BadRequest, path,
+                       std::string("cannot open the configuration file: ") + std::strerror(err));
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) {
+      return fileError(ErrorCode::BadRequest, path, std::string("cannot read the configuration file: ") + std::strerror(errno));
+    }
+    if (!S_ISREG(st.st_mode)) return fileError(ErrorCode::BadRequest, path, "is not a regular file");
+    const std::size_t limit = YamlLimits{}.maxBytes;
+    if (static_cast<std::uint64_t>(st.st_size) > limit) {
+      return fileError(ErrorCode::BadRequest, path,
+                       "the file is " + std::to_string(st.st_size) + " bytes; the limit is " + std::to_string(limit) + " bytes");
+    }
+    // Read at most one byte past the limit: the file may have grown since fstat.
+    std::string text;
+    text.resize(limit + 1);
+    std::size_t used = 0;
+    while (used < text.size()) {
+      const ssize_t n = ::read(fd.get(), text.data() + used, text.size() - used);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        return fileError(ErrorCode::BadRequest, path, std::string("cannot read the configuration file: ") + std::strerror(errno));
+      }
+      if (n == 0) break;
+      used += static_cast<std::size_t>(n);
+    }
+    text.resize(used);
+    Result<Config> config = loadString(text, path);
+    return config;
+  } catch (const std::exception& e) {
+    return makeError(ErrorCode::Internal, path + ": cannot load the configuration: " + e.what());
+  }
+}
+
+}  // namespace gatehouse::core::config

@@ -1,0 +1,84 @@
+#pragma once
+// The gateway's configuration: typed sections with their defaults, loaded from one YAML file and
+// validated against gatewaySchema() at start. Any problem refuses the start; the Error's message
+// holds every problem in the file, one per line, as "FILE:LINE:COL: key.path: message".
+//
+// Threads: all functions are free of shared state; any thread may call them concurrently.
+// A Config is a plain value, read-only after loading.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "config/schema.h"
+#include "config/yaml_document.h"
+
+namespace gatehouse::core::config {
+
+struct GatewaySection {
+  std::string id = "gatehouse";     // [A-Za-z0-9_.:-]{1,128}
+  std::string logLevel = "info";    // trace|debug|info|warn|error
+  bool operator==(const GatewaySection&) const = default;
+};
+
+struct HttpSection {
+  std::string listen = "127.0.0.1";   // IPv4/IPv6 literal or "localhost"
+  std::uint16_t port = 8899;          // 0 = ephemeral (tests)
+  int threads = 2;                    // 1..64
+  std::size_t maxConnections = 20000;   // 1..1000000
+  std::size_t maxBodyBytes = 1048576;   // 1024..67108864
+  std::size_t maxHeaderBytes = 16384;   // 1024..1048576
+  int headerTimeoutMs = 10000;          // 100..3600000
+  int bodyTimeoutMs = 30000;            // 100..3600000
+  int idleTimeoutMs = 60000;            // 100..3600000
+  std::size_t sseQueue = 1024;          // per-subscriber notification queue, 1..1000000
+  int sseHeartbeatMs = 15000;           // 100..3600000
+  std::size_t sseMaxClients = 10000;    // 1..100000
+  bool operator==(const HttpSection&) const = default;
+};
+
+struct AuthSection {
+  std::string mode = "none";   // only "none" exists until the security issue lands
+  bool operator==(const AuthSection&) const = default;
+};
+
+struct SimulatorSection {
+  bool enabled = true;
+  int temperatureSensors = 1;        // 0..10000
+  int lights = 1;                    // 0..10000
+  int intervalMs = 1000;             // 10..3600000
+  std::string providerPrefix = "sim";  // identifier
+  bool operator==(const SimulatorSection&) const = default;
+};
+
+struct Config {
+  std::string sourcePath;   // the file it came from (loadFile), or the display name (loadString)
+  GatewaySection gateway;
+  HttpSection http;
+  AuthSection auth;
+  SimulatorSection simulator;
+  bool operator==(const Config&) const = default;
+};
+
+// The schema of the gateway's file; its defaults are those of the structs above. Also the source
+// of docs/configuration.md.
+const Schema& gatewaySchema();
+
+// Reads and validates a config file. Errors: NotFound when the file does not exist, BadRequest
+// for anything else (unreadable, not a regular file, over 1 MiB, invalid); the message names the
+// path. Never throws.
+Result<Config> loadFile(const std::string& path);
+
+// Validates YAML text; `displayName` stands for the file in messages. An empty text means all
+// defaults. Never throws.
+Result<Config> loadString(std::string_view yaml, const std::string& displayName);
+
+// True for 127.0.0.0/8, ::1 (also as ::ffff:127.x.y.z) and "localhost".
+bool isLoopbackAddress(std::string_view address);
+
+// True for an IPv4 dotted-quad or IPv6 literal (no brackets, no zone), or "localhost".
+bool isListenAddress(std::string_view address);
+
+}  // namespace gatehouse::core::config

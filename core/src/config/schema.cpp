@@ -1,0 +1,701 @@
+#include "config/schema.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <stdexcept>
+#include <system_error>
+
+#include "common/json_writer.h"
+
+namespace gatehouse::core::config {
+
+// ---------------------------------------------------------------------------------------------
+// Table construction
+
+namespace {
+Field makeField(std::string key, FieldType type, FieldValue defaultValue) {
+  Field f;
+  f.key = std::move(key);
+  f.type = type;
+  f.defaultValue = std::move(defaultValue);
+  return f;
+}
+}  // namespace
+
+Field Field::string(std::string key, std::string defaultValue) {
+  return makeField(std::move(key), FieldType::String, std::move(defaultValue));
+}
+
+Field Field::integer(std::string key, std::int64_t defaultValue) {
+  return makeField(std::move(key), FieldType::Int, defaultValue);
+}
+
+Field Field::boolean(std::string key, bool defaultValue) {
+  return makeField(std::move(key), FieldType::Bool, defaultValue);
+}
+
+Field Field::number(std::string key, double defaultValue) {
+  return makeField(std::move(key), FieldType::Double, defaultValue);
+}
+
+Field Field::oneOf(std::string key, std::string defaultValue, std::vector<std::string> allowed) {
+  Field f = makeField(std::move(key), FieldType::Enum, std::move(defaultValue));
+  f.allowed = std::move(allowed);
+  return f;
+}
+
+Field Field::stringList(std::string key, std::vector<std::string> defaultValue) {
+  return makeField(std::move(key), FieldType::StringList, std::move(defaultValue));
+}
+
+Field Field::section(std::string key, std::vector<Field> children) {
+  Field f = makeField(std::move(key), FieldType::Section, std::monostate{});
+  f.children = std::move(children);
+  return f;
+}
+
+Field& Field::doc(std::string text) {
+  description = std::move(text);
+  return *this;
+}
+
+Field& Field::range(std::int64_t min, std::int64_t max) {
+  minInt = min;
+  maxInt = max;
+  return *this;
+}
+
+Field& Field::numberRange(double min, double max) {
+  minDouble = min;
+  maxDouble = max;
+  return *this;
+}
+
+Field& Field::validatedBy(StringCheck fn, std::string what) {
+  check = std::move(fn);
+  checkDoc = std::move(what);
+  return *this;
+}
+
+namespace {
+
+std::string joinPath(std::string_view prefix, std::string_view key) {
+  if (prefix.empty()) return std::string(key);
+  std::string out(prefix);
+  out += '.';
+  out += key;
+  return out;
+}
+
+void collectKeyPaths(const std::vector<Field>& fields, const std::string& prefix, std::vector<std::string>& out) {
+  for (const auto& f : fields) {
+    const std::string path = joinPath(prefix, f.key);
+    out.push_back(path);
+    if (f.type == FieldType::Section) collectKeyPaths(f.children, path, out);
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> Schema::keyPaths() const {
+  std::vector<std::string> out;
+  collectKeyPaths(fields, {}, out);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Values
+
+const Values::Entry* Values::find(std::string_view path) const {
+  const auto it = entries_.find(path);
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
+const Values::Entry& Values::at(std::string_view path) const {
+  const Entry* e = find(path);
+  if (e == nullptr) throw std::logic_error("config: the schema declares no key " + std::string(path));
+  return *e;
+}
+
+namespace {
+template <typename T>
+const T& typed(const Values::Entry& e, std::string_view path) {
+  const T* v = std::get_if<T>(&e.value);
+  if (v == nullptr) throw std::logic_error("config: key " + std::string(path) + " has another type");
+  return *v;
+}
+}  // namespace
+
+const std::string& Values::getString(std::string_view path) const { return typed<std::string>(at(path), path); }
+std::int64_t Values::getInt(std::string_view path) const { return typed<std::int64_t>(at(path), path); }
+bool Values::getBool(std::string_view path) const { return typed<bool>(at(path), path); }
+double Values::getDouble(std::string_view path) const { return typed<double>(at(path), path); }
+const std::vector<std::string>& Values::getStringList(std::string_view path) const {
+  return typed<std::vector<std::string>>(at(path), path);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading scalars the YAML 1.2 core-schema way, strictly
+
+namespace {
+
+constexpr std::size_t kMaxShown = 64;
+
+enum class PlainKind : std::uint8_t { Null, Bool, Int, Float, NonFinite, Text };
+
+bool isDigit(char c) { return c >= '0' && c <= '9'; }
+
+bool isIntLiteral(std::string_view s) {
+  std::size_t i = (!s.empty() && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
+  if (i == s.size()) return false;
+  for (; i < s.size(); ++i) {
+    if (!isDigit(s[i])) return false;
+  }
+  return true;
+}
+
+// [-+]? ( \.[0-9]+ | [0-9]+ ( \.[0-9]* )? ) ( [eE] [-+]? [0-9]+ )?
+bool isFloatLiteral(std::string_view s) {
+  std::size_t i = (!s.empty() && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
+  std::size_t digits = 0;
+  while (i < s.size() && isDigit(s[i])) ++i, ++digits;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && isDigit(s[i])) ++i, ++digits;
+  }
+  if (digits == 0) return false;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+    std::size_t expDigits = 0;
+    while (i < s.size() && isDigit(s[i])) ++i, ++expDigits;
+    if (expDigits == 0) return false;
+  }
+  return i == s.size();
+}
+
+PlainKind classifyPlain(std::string_view s) {
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return PlainKind::Null;
+  if (s == "true" || s == "True" || s == "TRUE" || s == "false" || s == "False" || s == "FALSE") return PlainKind::Bool;
+  if (isIntLiteral(s)) return PlainKind::Int;
+  if (isFloatLiteral(s)) return PlainKind::Float;
+  std::string_view body = s;
+  if (!body.empty() && (body[0] == '-' || body[0] == '+')) body.remove_prefix(1);
+  if (body == ".inf" || body == ".Inf" || body == ".INF" || s == ".nan" || s == ".NaN" || s == ".NAN") {
+    return PlainKind::NonFinite;
+  }
+  return PlainKind::Text;
+}
+
+bool isPlain(const YAML::Node& n) { return n.Tag() == "?"; }
+bool isQuotedString(const YAML::Node& n) { return n.Tag() == "!" || n.Tag() == "tag:yaml.org,2002:str"; }
+bool isNullish(const YAML::Node& n) {
+  return !n.IsDefined() || n.IsNull() || (n.IsScalar() && isPlain(n) && classifyPlain(n.Scalar()) == PlainKind::Null);
+}
+
+std::string shownNumber(std::string_view s) {
+  return s.size() <= kMaxShown ? std::string(s) : std::string(s.substr(0, kMaxShown)) + "...";
+}
+
+// "string \"abc\"", "integer 12", "a list", ... for "expected X, found Y".
+std::string describe(const YAML::Node& n) {
+  if (!n.IsDefined() || n.IsNull()) return "nothing (an empty value)";
+  if (n.IsSequence()) return "a list";
+  if (n.IsMap()) return "a mapping";
+  const std::string& s = n.Scalar();
+  if (!isPlain(n)) return "string " + quoteForMessage(s);
+  switch (classifyPlain(s)) {
+    case PlainKind::Null: return "null";
+    case PlainKind::Bool: return "boolean " + s;
+    case PlainKind::Int: return "integer " + shownNumber(s);
+    case PlainKind::Float:
+    case PlainKind::NonFinite: return "number " + shownNumber(s);
+    case PlainKind::Text: break;
+  }
+  return "string " + quoteForMessage(s);
+}
+
+// describe() for a key's value, with the fix for the common slip of leaving a value empty.
+std::string found(const YAML::Node& n) {
+  return isNullish(n) ? describe(n) + "; remove the key to use the default" : describe(n);
+}
+
+// Keys go into key paths; anything but a tame name is quoted so it cannot break the line format.
+std::string displayKey(std::string_view key) {
+  bool tame = !key.empty() && key.size() <= kMaxShown;
+  for (char c : key) {
+    if (c <= ' ' || c > '~' || c == '"') tame = false;
+  }
+  return tame ? std::string(key) : quoteForMessage(key);
+}
+
+std::string joinList(const std::vector<std::string>& items, std::string_view separator) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += separator;
+    out += item;
+  }
+  return out;
+}
+
+std::string normalizedKey(std::string_view key) {
+  std::string out(key);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c == '-' || c == ' ') c = '_';
+  }
+  return out;
+}
+
+// The closest candidate when it is close enough to be a typo, else "".
+std::string closest(std::string_view wrong, const std::vector<std::string>& candidates) {
+  if (wrong.empty() || wrong.size() > kMaxShown) return {};
+  const std::string norm = normalizedKey(wrong);
+  // "warning" for "warn": a prefix is as telling as a typo, when only one candidate shares it.
+  const auto sharesPrefix = [&](const std::string& candidate) {
+    const std::size_t shorter = std::min(candidate.size(), norm.size());
+    return shorter >= 3 && candidate.compare(0, shorter, norm, 0, shorter) == 0;
+  };
+  const auto prefixMatches = std::count_if(candidates.begin(), candidates.end(),
+                                           [&](const std::string& c) { return sharesPrefix(normalizedKey(c)); });
+  const std::size_t allowed = norm.size() >= 5 ? 2 : 1;
+  std::string best;
+  std::size_t bestDistance = allowed + 1;
+  for (const auto& c : candidates) {
+    const std::string candidate = normalizedKey(c);
+    const std::size_t d = (prefixMatches == 1 && sharesPrefix(candidate)) ? 1 : editDistance(norm, candidate);
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+std::string describeRange(std::int64_t min, std::int64_t max) {
+  constexpr auto lo = std::numeric_limits<std::int64_t>::min();
+  constexpr auto hi = std::numeric_limits<std::int64_t>::max();
+  if (min == lo && max == hi) return {};
+  if (min == lo) return "at most " + std::to_string(max);
+  if (max == hi) return "at least " + std::to_string(min);
+  return "between " + std::to_string(min) + " and " + std::to_string(max);
+}
+
+std::string formatDouble(double v) {
+  std::string out;
+  json::appendDouble(out, v);
+  return out;
+}
+
+std::string describeRange(double min, double max) {
+  const bool noMin = min <= -std::numeric_limits<double>::max();
+  const bool noMax = max >= std::numeric_limits<double>::max();
+  if (noMin && noMax) return {};
+  if (noMin) return "at most " + formatDouble(max);
+  if (noMax) return "at least " + formatDouble(min);
+  return "between " + formatDouble(min) + " and " + formatDouble(max);
+}
+
+std::vector<std::string> keysOf(const std::vector<Field>& fields) {
+  std::vector<std::string> keys;
+  keys.reserve(fields.size());
+  for (const auto& f : fields) keys.push_back(f.key);
+  return keys;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The walk
+
+class Validator {
+ public:
+  Validator(Diagnostics& diagnostics, Values& values) : diagnostics_(diagnostics), values_(values) {}
+
+  void fillDefaults(const std::vector<Field>& fields, const std::string& relPath) {
+    for (const auto& f : fields) {
+      const std::string path = joinPath(relPath, f.key);
+      if (f.type == FieldType::Section) {
+        fillDefaults(f.children, path);
+      } else {
+        values_.set(path, Values::Entry{f.defaultValue, false, 0, 0});
+      }
+    }
+  }
+
+  // `ownerMark`: where the key naming this section is (the node's own mark is useless when empty).
+  void section(const YAML::Node& node, const std::vector<Field>& fields, const std::string& relPath,
+               const std::string& fullPath, const YAML::Mark& ownerMark) {
+    if (isNullish(node)) return;   // "http:" with nothing below it: all defaults
+    const std::vector<std::string> keys = keysOf(fields);
+    if (!node.IsMap()) {
+      const YAML::Mark mark = node.Mark().is_null() ? ownerMark : node.Mark();
+      if (fullPath.empty()) {
+        report(mark, fullPath, "the top level must be a mapping with the keys " + joinList(keys, ", ") + "; found " +
+                                   describe(node));
+      } else {
+        report(mark, fullPath, "expected a section with the keys " + joinList(keys, ", ") + ", found " + describe(node));
+      }
+      return;
+    }
+
+    std::map<std::string, YAML::Mark, std::less<>> seen;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      const YAML::Node keyNode = it->first;
+      const YAML::Node valueNode = it->second;
+      if (!keyNode.IsScalar()) {
+        report(keyNode.Mark(), fullPath, "keys must be plain names, found " + describe(keyNode) + " as a key");
+        continue;
+      }
+      const std::string& name = keyNode.Scalar();
+      const std::string childFull = joinPath(fullPath, displayKey(name));
+      if (const auto previous = seen.find(name); previous != seen.end()) {
+        report(keyNode.Mark(), childFull,
+               "duplicate key; it is already set at line " + std::to_string(previous->second.line + 1) + ", column " +
+                   std::to_string(previous->second.column + 1) + " (YAML would silently keep only one of them)");
+        continue;
+      }
+      seen.emplace(name, keyNode.Mark());
+
+      const auto field = std::find_if(fields.begin(), fields.end(), [&](const Field& f) { return f.key == name; });
+      if (field == fields.end()) {
+        reportUnknown(keyNode.Mark(), childFull, name, keys, fullPath);
+        continue;
+      }
+      const std::string childRel = joinPath(relPath, field->key);
+      if (field->type == FieldType::Section) {
+        section(valueNode, field->children, childRel, childFull, keyNode.Mark());
+      } else {
+        leaf(*field, valueNode, keyNode.Mark(), childRel, childFull);
+      }
+    }
+  }
+
+ private:
+  void report(const YAML::Mark& mark, const std::string& path, std::string message) {
+    diagnostics_.add(mark, path, std::move(message));
+  }
+
+  void reportUnknown(const YAML::Mark& mark, const std::string& path, std::string_view name,
+                     const std::vector<std::string>& keys, const std::string& sectionPath) {
+    std::string message = "unknown key";
+    if (const std::string suggestion = closest(name, keys); !suggestion.empty()) {
+      message += "; did you mean \"" + suggestion + "\"?";
+    } else {
+      message += '.';
+    }
+    if (keys.empty()) {
+      message += sectionPath.empty() ? " This file takes no keys." : " Section " + sectionPath + " takes no keys.";
+    } else if (sectionPath.empty()) {
+      message += " Valid top-level keys: " + joinList(keys, ", ");
+    } else {
+      message += " Valid keys in " + sectionPath + ": " + joinList(keys, ", ");
+    }
+    report(mark, path, std::move(message));
+  }
+
+  // Position of a value: an empty value has no position of its own, so use its key's.
+  static YAML::Mark valueMark(const YAML::Node& value, const YAML::Mark& keyMark) {
+    return (!value.IsDefined() || value.IsNull() || value.Mark().is_null()) ? keyMark : value.Mark();
+  }
+
+  // A scalar's text if the node is a non-null scalar usable as a string, else reports and nullopt.
+  std::optional<std::string> scalarText(const YAML::Node& value, const YAML::Mark& mark, const std::string& path,
+                                        std::string_view expected, bool isListItem = false) {
+    if (!value.IsScalar() || isNullish(value)) {
+      report(mark, path, "expected " + std::string(expected) + ", found " + (isListItem ? describe(value) : found(value)));
+      return std::nullopt;
+    }
+    if (!isPlain(value) && !isQuotedString(value)) {
+      report(mark, path, "the YAML tag " + quoteForMessage(value.Tag()) + " is not supported here");
+      return std::nullopt;
+    }
+    return value.Scalar();
+  }
+
+  bool passesCheck(const Field& field, const std::string& text, const YAML::Mark& mark, const std::string& path) {
+    if (!field.check) return true;
+    const std::string complaint = field.check(text);
+    if (complaint.empty()) return true;
+    report(mark, path, complaint + ", found " + quoteForMessage(text));
+    return false;
+  }
+
+  void leaf(const Field& field, const YAML::Node& value, const YAML::Mark& keyMark, const std::string& relPath,
+            const std::string& path) {
+    const YAML::Mark mark = valueMark(value, keyMark);
+    std::optional<FieldValue> parsed;
+    switch (field.type) {
+      case FieldType::String: parsed = readString(field, value, mark, path); break;
+      case FieldType::Enum: parsed = readEnum(field, value, mark, path); break;
+      case FieldType::Int: parsed = readInt(field, value, mark, path); break;
+      case FieldType::Bool: parsed = readBool(value, mark, path); break;
+      case FieldType::Double: parsed = readDouble(field, value, mark, path); break;
+      case FieldType::StringList: parsed = readStringList(field, value, mark, path); break;
+      case FieldType::Section: break;   // handled by section()
+    }
+    if (parsed) {
+      values_.set(relPath, Values::Entry{std::move(*parsed), true, mark.line + 1, mark.column + 1});
+    }
+  }
+
+  std::optional<FieldValue> readString(const Field& field, const YAML::Node& value, const YAML::Mark& mark,
+                                       const std::string& path) {
+    auto text = scalarText(value, mark, path, "a string");
+    if (!text || !passesCheck(field, *text, mark, path)) return std::nullopt;
+    return FieldValue(std::move(*text));
+  }
+
+  std::optional<FieldValue> readEnum(const Field& field, const YAML::Node& value, const YAML::Mark& mark,
+                                     const std::string& path) {
+    const std::string allowed = joinList(field.allowed, ", ");
+    auto text = scalarText(value, mark, path, "one of " + allowed);
+    if (!text) return std::nullopt;
+    if (std::find(field.allowed.begin(), field.allowed.end(), *text) != field.allowed.end()) {
+      return FieldValue(std::move(*text));
+    }
+    std::string message = "must be one of " + allowed + "; found " + quoteForMessage(*text);
+    if (const std::string suggestion = closest(*text, field.allowed); !suggestion.empty()) {
+      message += " (did you mean \"" + suggestion + "\"?)";
+    }
+    report(mark, path, std::move(message));
+    return std::nullopt;
+  }
+
+  std::optional<FieldValue> readInt(const Field& field, const YAML::Node& value, const YAML::Mark& mark,
+                                    const std::string& path) {
+    const std::string range = describeRange(field.minInt, field.maxInt);
+    if (!value.IsScalar() || !isPlain(value) || classifyPlain(value.Scalar()) != PlainKind::Int) {
+      const bool quotedNumber = value.IsScalar() && isQuotedString(value) && isIntLiteral(value.Scalar());
+      report(mark, path, "expected an integer, found " + found(value) + (quotedNumber ? " (write it without quotes)" : ""));
+      return std::nullopt;
+    }
+    std::string_view text = value.Scalar();
+    if (!text.empty() && text[0] == '+') text.remove_prefix(1);
+    std::int64_t v = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec == std::errc::result_out_of_range) {
+      report(mark, path, range.empty() ? "integer " + shownNumber(value.Scalar()) + " does not fit in 64 bits"
+                                       : "must be " + range + ", found " + shownNumber(value.Scalar()));
+      return std::nullopt;
+    }
+    if (ec != std::errc() || end != text.data() + text.size()) {
+      report(mark, path, "expected an integer, found " + describe(value));
+      return std::nullopt;
+    }
+    if (v < field.minInt || v > field.maxInt) {
+      report(mark, path, "must be " + range + ", found " + std::to_string(v));
+      return std::nullopt;
+    }
+    return FieldValue(v);
+  }
+
+  std::optional<FieldValue> readBool(const YAML::Node& value, const YAML::Mark& mark, const std::string& path) {
+    if (value.IsScalar() && isPlain(value) && (value.Scalar() == "true" || value.Scalar() == "false")) {
+      return FieldValue(value.Scalar() == "true");
+    }
+    report(mark, path, "expected true or false, found " + found(value));
+    return std::nullopt;
+  }
+
+  std::optional<FieldValue> readDouble(const Field& field, const YAML::Node& value, const YAML::Mark& mark,
+                                       const std::string& path) {
+    const PlainKind kind = value.IsScalar() && isPlain(value) ? classifyPlain(value.Scalar()) : PlainKind::Text;
+    if (kind == PlainKind::NonFinite) {
+      report(mark, path, "must be a finite number, found " + describe(value));
+      return std::nullopt;
+    }
+    if (kind != PlainKind::Int && kind != PlainKind::Float) {
+      report(mark, path, "expected a number, found " + found(value));
+      return std::nullopt;
+    }
+    std::string_view text = value.Scalar();
+    if (!text.empty() && text[0] == '+') text.remove_prefix(1);
+    double v = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(v)) {
+      report(mark, path, "must be a finite number, found " + describe(value));
+      return std::nullopt;
+    }
+    if (v < field.minDouble || v > field.maxDouble) {
+      report(mark, path, "must be " + describeRange(field.minDouble, field.maxDouble) + ", found " + shownNumber(value.Scalar()));
+      return std::nullopt;
+    }
+    return FieldValue(v);
+  }
+
+  std::optional<FieldValue> readStringList(const Field& field, const YAML::Node& value, const YAML::Mark& mark,
+                                           const std::string& path) {
+    if (!value.IsSequence()) {
+      report(mark, path, "expected a list of strings, found " + found(value));
+      return std::nullopt;
+    }
+    std::vector<std::string> items;
+    bool ok = true;
+    std::size_t index = 0;
+    for (auto it = value.begin(); it != value.end(); ++it, ++index) {
+      const YAML::Node item = *it;
+      const std::string itemPath = path + "[" + std::to_string(index) + "]";
+      const YAML::Mark itemMark = valueMark(item, mark);
+      auto text = scalarText(item, itemMark, itemPath, "a string", true);
+      if (!text || !passesCheck(field, *text, itemMark, itemPath)) {
+        ok = false;
+        continue;
+      }
+      items.push_back(std::move(*text));
+    }
+    if (!ok) return std::nullopt;
+    return FieldValue(std::move(items));
+  }
+
+  Diagnostics& diagnostics_;
+  Values& values_;
+};
+
+}  // namespace
+
+Values validate(const YAML::Node& node, const Schema& schema, std::string_view keyPathPrefix,
+                Diagnostics& diagnostics) {
+  Values values;
+  Validator validator(diagnostics, values);
+  validator.fillDefaults(schema.fields, {});
+  try {
+    validator.section(node, schema.fields, {}, std::string(keyPathPrefix), node.IsDefined() ? node.Mark() : YAML::Mark());
+  } catch (const std::exception& e) {
+    // yaml-cpp throws on misuse of invalid nodes; never let that escape as a crash.
+    diagnostics.add(Diagnostic{0, 0, std::string(keyPathPrefix), std::string("cannot validate: ") + e.what()});
+  }
+  return values;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Edit distance
+
+std::size_t editDistance(std::string_view a, std::string_view b) {
+  // Optimal string alignment, three rolling rows.
+  std::vector<std::size_t> prev2(b.size() + 1), prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) cur[j] = std::min(cur[j], prev2[j - 2] + 1);
+    }
+    std::swap(prev2, prev);
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Markdown
+
+namespace {
+
+std::string escapeCell(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '|') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+std::string code(std::string_view text) { return "`" + std::string(text) + "`"; }
+
+std::string typeName(FieldType type) {
+  switch (type) {
+    case FieldType::String: return "string";
+    case FieldType::Int: return "integer";
+    case FieldType::Bool: return "boolean";
+    case FieldType::Double: return "number";
+    case FieldType::Enum: return "enum";
+    case FieldType::StringList: return "list of strings";
+    case FieldType::Section: return "section";
+  }
+  return "?";
+}
+
+std::string defaultText(const Field& f) {
+  switch (f.type) {
+    case FieldType::String:
+    case FieldType::Enum: {
+      const auto* s = std::get_if<std::string>(&f.defaultValue);
+      return (s == nullptr || s->empty()) ? code("\"\"") : code(*s);
+    }
+    case FieldType::Int: {
+      const auto* v = std::get_if<std::int64_t>(&f.defaultValue);
+      return v ? code(std::to_string(*v)) : "";
+    }
+    case FieldType::Bool: {
+      const auto* v = std::get_if<bool>(&f.defaultValue);
+      return v ? code(*v ? "true" : "false") : "";
+    }
+    case FieldType::Double: {
+      const auto* v = std::get_if<double>(&f.defaultValue);
+      return v ? code(formatDouble(*v)) : "";
+    }
+    case FieldType::StringList: {
+      const auto* v = std::get_if<std::vector<std::string>>(&f.defaultValue);
+      return code("[" + (v ? joinList(*v, ", ") : std::string()) + "]");
+    }
+    case FieldType::Section: break;
+  }
+  return {};
+}
+
+std::string allowedText(const Field& f) {
+  switch (f.type) {
+    case FieldType::Int: {
+      const std::string r = describeRange(f.minInt, f.maxInt);
+      return r.empty() ? "any integer" : r;
+    }
+    case FieldType::Double: {
+      const std::string r = describeRange(f.minDouble, f.maxDouble);
+      return r.empty() ? "any finite number" : r;
+    }
+    case FieldType::Enum: {
+      std::vector<std::string> quoted;
+      for (const auto& a : f.allowed) quoted.push_back(code(a));
+      return joinList(quoted, ", ");
+    }
+    case FieldType::Bool: return code("true") + ", " + code("false");
+    case FieldType::String:
+    case FieldType::StringList: return f.checkDoc.empty() ? "any" : f.checkDoc;
+    case FieldType::Section: break;
+  }
+  return {};
+}
+
+void renderFields(std::string& out, const std::vector<Field>& fields, const std::string& path, int level) {
+  bool tableStarted = false;
+  for (const auto& f : fields) {
+    if (f.type == FieldType::Section) continue;
+    if (!tableStarted) {
+      out += "| Key | Type | Default | Allowed | Description |\n";
+      out += "|---|---|---|---|---|\n";
+      tableStarted = true;
+    }
+    out += "| " + code(joinPath(path, f.key)) + " | " + typeName(f.type) + " | " + escapeCell(defaultText(f)) + " | " +
+           escapeCell(allowedText(f)) + " | " + escapeCell(f.description) + " |\n";
+  }
+  if (tableStarted) out += '\n';
+  for (const auto& f : fields) {
+    if (f.type != FieldType::Section) continue;
+    const std::string sectionPath = joinPath(path, f.key);
+    out += std::string(static_cast<std::size_t>(std::clamp(level, 1, 6)), '#') + " " + code(sectionPath) + "\n\n";
+    if (!f.description.empty()) out += f.description + "\n\n";
+    renderFields(out, f.children, sectionPath, level + 1);
+  }
+}
+
+}  // namespace
+
+std::string renderMarkdown(const Schema& schema, std::string_view keyPathPrefix, int headingLevel) {
+  std::string out;
+  renderFields(out, schema.fields, std::string(keyPathPrefix), headingLevel);
+  while (out.size() >= 2 && out[out.size() - 1] == '\n' && out[out.size() - 2] == '\n') out.pop_back();
+  return out;
+}
+
+}  // namespace gatehouse::core::config
