@@ -9,7 +9,7 @@
 # Environment:
 #   ROUNDS=3 DURATION=5s CONNECTIONS=16 THREADS=2 WARMUP=2s    wrk settings
 #   GATEHOUSE_BIN, POCO_BIN                                      override the binaries
-#   HTTP_THREADS=2   the gateway's http.threads (the floors are defined for 2)
+#   HTTP_THREADS=4   the gateway's http.threads (default: the shipped default, 4)
 #   SELF_TEST=1   measure a second POCO server in place of the gateway (checks this script while
 #                 the gateway does not build; the ratios should then be close to 1)
 # Exit: 0 floors met, 1 a floor missed, 2 setup error (missing binary, server not up, bad answers).
@@ -24,7 +24,7 @@ WARMUP=${WARMUP:-2s}
 GATEHOUSE_BIN=${GATEHOUSE_BIN:-$BUILD_DIR/core/app/gatehouse}
 POCO_BIN=${POCO_BIN:-$BUILD_DIR/bench/poco_fixed_server}
 SELF_TEST=${SELF_TEST:-0}
-HTTP_THREADS=${HTTP_THREADS:-2}
+HTTP_THREADS=${HTTP_THREADS:-4}
 MIN_RATIO_RPS=0.7
 MAX_RATIO_P99=2.0
 RESOURCE_PATH=/sensinact/providers/sim-temperature-1/services/sensor/resources/temperature/GET

@@ -49,7 +49,7 @@ Schema buildGatewaySchema() {
               .validatedBy(requireListenAddress, "IPv4 or IPv6 literal, or `localhost`; loopback unless auth is configured")
               .doc("Address the REST/SSE server binds to."),
           Field::integer("port", d.http.port).range(0, 65535).doc("TCP port; 0 picks a free port (tests)."),
-          Field::integer("threads", d.http.threads).range(1, 64).doc("Worker threads serving requests."),
+          Field::integer("threads", d.http.threads).range(1, 64).doc("HTTP event-loop threads. More loops than cores keeps tail latency low when the box is busy (see bench/RESULTS.md)."),
           Field::integer("max_connections", static_cast<std::int64_t>(d.http.maxConnections))
               .range(1, 1000000)
               .doc("Open connections at most; further ones are refused."),
