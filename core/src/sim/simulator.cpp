@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <random>
 
 namespace gatehouse::core::sim {
@@ -105,7 +106,7 @@ Result<void> Simulator::start() {
     d.model = "simulated-temperature-sensor";
     if (auto ok = model_.declareResource(d); !ok) return ok;
     (void)model_.push(p, "admin", "friendlyName", Value::ofString("Temperature sensor " + std::to_string(i)));
-    temperatures_.push_back(start(gen));
+    temperatures_.push_back(std::round(start(gen) * 100.0) / 100.0);
     (void)model_.push(p, kSensorService, "temperature", Value::ofDouble(temperatures_.back()));
   }
   for (int i = 1; i <= options_.lights; ++i) {
