@@ -200,12 +200,13 @@ struct Model::Impl {
 
   bool hasSubscribers() const { return hub->count.load(std::memory_order_acquire) != 0; }
 
-  // Queues the notification `make()` builds to every matching subscription. Called with the
-  // provider lock held. The notification is only built when some subscription wants it, so an
-  // update nobody listens to costs a registry load and one hash lookup.
-  template <typename Make>
-  void dispatch(NotificationKind kind, std::string_view p, std::string_view s, std::string_view r, Make&& make,
-                WakeList& wakes) {
+  // Queues a notification about p/s/r to every matching subscription; `fill(n)` adds the
+  // kind-specific members. Called with the provider lock held. The notification is only built
+  // when some subscription wants it, so an update nobody listens to costs a registry load and one
+  // hash lookup.
+  template <typename Fill>
+  void dispatch(NotificationKind kind, std::string_view p, std::string_view s, std::string_view r,
+                std::int64_t timestamp, Fill&& fill, WakeList& wakes) {
     auto reg = hub->registry.load();
     const std::vector<std::shared_ptr<SubState>>* exact = nullptr;
     const bool scanAllExact = r.empty() && !reg->exact.empty();   // provider/service lifecycle: rare
@@ -228,7 +229,16 @@ struct Model::Impl {
     NotificationPtr shared;
     auto offer = [&](const std::shared_ptr<SubState>& sub) {
       if (!wants(*sub)) return;
-      if (!shared) shared = std::make_shared<const Notification>(make());
+      if (!shared) {
+        auto n = std::make_shared<Notification>();
+        n->kind = kind;
+        n->provider = p;
+        n->service = s;
+        n->resource = r;
+        n->timestamp = timestamp;
+        fill(*n);
+        shared = std::move(n);
+      }
       if (sub->spec.predicate && !sub->spec.predicate(*shared)) return;
       if (sub->offer(shared)) wakes.push_back(sub);
     };
@@ -243,16 +253,7 @@ struct Model::Impl {
   void lifecycle(WakeList& wakes, LifecycleEvent ev, std::string_view p, std::string_view s = {},
                  std::string_view r = {}) {
     if (!hasSubscribers()) return;
-    dispatch(NotificationKind::Lifecycle, p, s, r, [&] {
-      Notification n;
-      n.kind = NotificationKind::Lifecycle;
-      n.lifecycle = ev;
-      n.provider = p;
-      n.service = s;
-      n.resource = r;
-      n.timestamp = nowMillis();
-      return n;
-    }, wakes);
+    dispatch(NotificationKind::Lifecycle, p, s, r, nowMillis(), [ev](Notification& n) { n.lifecycle = ev; }, wakes);
   }
 
   static ResourceNode makeResource(ResourceKind kind, Mutability mut, ValueType type) {
@@ -578,16 +579,9 @@ Result<void> Model::push(std::string_view provider, std::string_view service, st
     node.timestamp = timestampMs;
     impl_->updates.fetch_add(1, std::memory_order_relaxed);
     if (impl_->hasSubscribers()) {
-      impl_->dispatch(NotificationKind::Data, provider, service, resource, [&] {
-        Notification n;
-        n.kind = NotificationKind::Data;
-        n.provider = provider;
-        n.service = service;
-        n.resource = resource;
-        n.timestamp = timestampMs;
+      impl_->dispatch(NotificationKind::Data, provider, service, resource, timestampMs, [&](Notification& n) {
         n.oldValue = std::move(old);
         n.newValue = node.value;
-        return n;
       }, wakes);
     }
   }
@@ -615,17 +609,10 @@ Result<void> Model::setMetadata(std::string_view provider, std::string_view serv
       node.ensureExtra().metadata.push_back(MetaEntry{std::string(key), value, timestampMs});
     }
     if (impl_->hasSubscribers()) {
-      impl_->dispatch(NotificationKind::Metadata, provider, service, resource, [&] {
-        Notification n;
-        n.kind = NotificationKind::Metadata;
-        n.provider = provider;
-        n.service = service;
-        n.resource = resource;
+      impl_->dispatch(NotificationKind::Metadata, provider, service, resource, timestampMs, [&](Notification& n) {
         n.metadataKey = key;
-        n.timestamp = timestampMs;
         n.oldValue = std::move(old);
         n.newValue = std::move(value);
-        return n;
       }, wakes);
     }
   }
@@ -834,16 +821,7 @@ void Model::act(std::string_view provider, std::string_view service, std::string
         WakeList wakes;
         {
           std::lock_guard lock(pn2->mu);
-          impl_->dispatch(NotificationKind::Action, p, s, r, [&] {
-            Notification n;
-            n.kind = NotificationKind::Action;
-            n.provider = p;
-            n.service = s;
-            n.resource = r;
-            n.timestamp = ts;
-            n.newValue = v;
-            return n;
-          }, wakes);
+          impl_->dispatch(NotificationKind::Action, p, s, r, ts, [&v](Notification& n) { n.newValue = v; }, wakes);
         }
         runWakes(wakes);
       }

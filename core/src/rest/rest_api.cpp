@@ -163,6 +163,41 @@ void appendNameList(std::string& out, const std::vector<std::string>& names) {
   out += ']';
 }
 
+// Writes [{"name":p,<extra>"services":[{"name":s,"resources":[...]}]}...]: the tree shared by
+// COMPLETE_LIST and SNAPSHOT_RESPONSE. `extra(out, provider)` may append members ending in ',';
+// `resource(out, r)` appends one resource object, or returns false (writing nothing) to skip it.
+template <typename Extra, typename ResourceWriter>
+void appendProviderTree(std::string& out, const std::vector<model::ProviderInfo>& providers, Extra extra,
+                        ResourceWriter resource) {
+  out += '[';
+  for (std::size_t i = 0; i < providers.size(); ++i) {
+    const auto& p = providers[i];
+    if (i) out += ',';
+    out += "{\"name\":";
+    appendString(out, p.name);
+    out += ',';
+    extra(out, p);
+    out += "\"services\":[";
+    for (std::size_t j = 0; j < p.services.size(); ++j) {
+      const auto& s = p.services[j];
+      if (j) out += ',';
+      out += "{\"name\":";
+      appendString(out, s.name);
+      out += ",\"resources\":[";
+      bool first = true;
+      for (const auto& r : s.resources) {
+        const std::size_t mark = out.size();
+        if (!first) out += ',';
+        if (resource(out, r)) first = false;
+        else out.resize(mark);
+      }
+      out += "]}";
+    }
+    out += "]}";
+  }
+  out += ']';
+}
+
 // Histogram upper bounds in seconds for gatehouse_http_request_duration_seconds.
 constexpr std::array<double, 13> kBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
                                              0.025, 0.05, 0.1, 0.25, 0.5, 1.0};
@@ -297,35 +332,20 @@ struct RestApi::Impl {
     auto providers = filteredProviders(*f, model::Detail::Describe);
     std::string out;
     beginEnvelope(out, "COMPLETE_LIST", "/", 200);
-    out += ",\"providers\":[";
-    for (std::size_t i = 0; i < providers.size(); ++i) {
-      const auto& p = providers[i];
-      if (i) out += ',';
-      out += "{\"name\":";
-      appendString(out, p.name);
-      out += ",\"services\":[";
-      for (std::size_t j = 0; j < p.services.size(); ++j) {
-        const auto& s = p.services[j];
-        if (j) out += ',';
-        out += "{\"name\":";
-        appendString(out, s.name);
-        out += ",\"resources\":[";
-        for (std::size_t k = 0; k < s.resources.size(); ++k) {
-          const auto& r = s.resources[k];
-          if (k) out += ',';
-          out += "{\"name\":";
-          appendString(out, r.name);
-          out += ",\"type\":";
-          appendString(out, model::toString(r.kind));
-          out += ",\"rws\":";
-          appendString(out, rws(r));
-          out += '}';
-        }
-        out += "]}";
-      }
-      out += "]}";
-    }
-    out += "]}";
+    out += ",\"providers\":";
+    appendProviderTree(
+        out, providers, [](std::string&, const model::ProviderInfo&) {},
+        [](std::string& o, const model::ResourceInfo& r) {
+          o += "{\"name\":";
+          appendString(o, r.name);
+          o += ",\"type\":";
+          appendString(o, model::toString(r.kind));
+          o += ",\"rws\":";
+          appendString(o, rws(r));
+          o += '}';
+          return true;
+        });
+    out += '}';
     return json(std::move(out));
   }
 
@@ -506,52 +526,31 @@ struct RestApi::Impl {
     auto providers = filteredProviders(f, model::Detail::Values);
     std::string out;
     beginEnvelope(out, "SNAPSHOT_RESPONSE", "/", 200);
-    out += ",\"response\":[";
-    for (std::size_t i = 0; i < providers.size(); ++i) {
-      const auto& p = providers[i];
-      if (i) out += ',';
-      out += "{\"name\":";
-      appendString(out, p.name);
-      out += ",\"model\":";
-      appendString(out, p.model);
-      out += ",\"services\":[";
-      for (std::size_t j = 0; j < p.services.size(); ++j) {
-        const auto& s = p.services[j];
-        if (j) out += ',';
-        out += "{\"name\":";
-        appendString(out, s.name);
-        out += ",\"resources\":[";
-        bool first = true;
-        for (const auto& r : s.resources) {
-          if (r.kind == model::ResourceKind::Action) continue;
-          if (!first) out += ',';
-          first = false;
-          out += "{\"name\":";
-          appendString(out, r.name);
-          out += ",\"timestamp\":";
-          if (r.timestamp == 0) out += "null";
-          else appendInt(out, r.timestamp);
-          out += ",\"type\":";
-          appendString(out, model::toString(r.value.type()));
-          out += ",\"value\":";
-          r.value.appendJson(out);
+    out += ",\"response\":";
+    appendProviderTree(
+        out, providers,
+        [](std::string& o, const model::ProviderInfo& p) {
+          o += "\"model\":";
+          appendString(o, p.model);
+          o += ',';
+        },
+        [&sr](std::string& o, const model::ResourceInfo& r) {
+          if (r.kind == model::ResourceKind::Action) return false;
+          appendReadingJson(o, r.name, r.value, r.timestamp);
           if (sr.includeMetadata) {
-            out += ",\"metadata\":{";
+            o.pop_back();   // reopen the reading object
+            o += ",\"metadata\":{";
             for (std::size_t k = 0; k < r.metadata.size(); ++k) {
-              if (k) out += ',';
-              appendString(out, r.metadata[k].key);
-              out += ':';
-              r.metadata[k].value.appendJson(out);
+              if (k) o += ',';
+              appendString(o, r.metadata[k].key);
+              o += ':';
+              r.metadata[k].value.appendJson(o);
             }
-            out += '}';
+            o += "}}";
           }
-          out += '}';
-        }
-        out += "]}";
-      }
-      out += "]}";
-    }
-    out += "]}";
+          return true;
+        });
+    out += '}';
     return json(std::move(out));
   }
 
