@@ -73,6 +73,7 @@ int run(const std::string& path) {
   ro.sse.maxClients = cfg.http.sseMaxClients;
   ro.sse.queueCapacity = cfg.http.sseQueue;
   ro.sse.heartbeatMs = cfg.http.sseHeartbeatMs;
+  ro.sse.stallTimeoutMs = cfg.http.sseStallTimeoutMs;
   rest::RestApi api(model, ro);
 
   http::ServerOptions so;

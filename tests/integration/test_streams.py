@@ -1,4 +1,5 @@
 """Live streams (SSE) and connection load against the real gateway binary."""
+import re
 import resource
 import socket
 import time
@@ -105,6 +106,26 @@ class StreamsTest(unittest.TestCase):
         lagged = [e for n, e in events if n == "lagged"]
         self.assertTrue(lagged, "the slow client was never told it lagged")
         self.assertGreater(lagged[0]["dropped"], 0)
+
+    def test_client_that_stops_reading_is_disconnected(self):
+        extra = "  sse_queue: 64\n  sse_heartbeat_ms: 100\n  sse_stall_timeout_ms: 1000"
+        self.gw = Gateway(sensors=200, interval=10, http_extra=extra).start()
+        s = self.gw.open_stream("/sensinact/snapshot/subscribe", rcvbuf=4096)
+        deadline = time.time() + 30
+        stalled = 0
+        while time.time() < deadline:
+            text = self.gw.request("GET", "/metrics")[2].decode()
+            stalled = int(re.search(r"^gatehouse_sse_streams_stalled_total (\d+)$", text, re.M).group(1))
+            if stalled and "gatehouse_sse_clients 0" in text:
+                break
+            time.sleep(0.2)
+        self.assertEqual(stalled, 1, "the stuck client was not disconnected")
+        self.assertIn("gatehouse_sse_clients 0", text)
+        # The gateway closed the connection: reading it now reaches the end of the stream.
+        s.settimeout(10)
+        while s.recv(1 << 20):
+            pass
+        s.close()
 
     def test_1000_sse_clients_do_not_block_plain_gets(self):
         raise_fd_limit(4096)

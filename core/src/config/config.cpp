@@ -66,6 +66,8 @@ Schema buildGatewaySchema() {
               .range(1, 1000000)
               .doc("Notifications queued per SSE subscriber before it counts as too slow."),
           durationMs("sse_heartbeat_ms", d.http.sseHeartbeatMs).doc("Interval of SSE keep-alive comments on quiet streams."),
+          durationMs("sse_stall_timeout_ms", d.http.sseStallTimeoutMs)
+              .doc("An SSE client that has accepted nothing for this long (its socket stays full) is disconnected."),
           Field::integer("sse_max_clients", static_cast<std::int64_t>(d.http.sseMaxClients))
               .range(1, 100000)
               .doc("Concurrent SSE streams at most."),
@@ -115,6 +117,7 @@ Config bind(const Values& v) {
   c.http.idleTimeoutMs = static_cast<int>(v.getInt("http.idle_timeout_ms"));
   c.http.sseQueue = static_cast<std::size_t>(v.getInt("http.sse_queue"));
   c.http.sseHeartbeatMs = static_cast<int>(v.getInt("http.sse_heartbeat_ms"));
+  c.http.sseStallTimeoutMs = static_cast<int>(v.getInt("http.sse_stall_timeout_ms"));
   c.http.sseMaxClients = static_cast<std::size_t>(v.getInt("http.sse_max_clients"));
   c.auth.mode = v.getString("auth.mode");
   c.simulator.enabled = v.getBool("simulator.enabled");

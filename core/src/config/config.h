@@ -35,6 +35,7 @@ struct HttpSection {
   int idleTimeoutMs = 60000;            // 100..3600000
   std::size_t sseQueue = 1024;          // per-subscriber notification queue, 1..1000000
   int sseHeartbeatMs = 15000;           // 100..3600000
+  int sseStallTimeoutMs = 60000;        // 100..3600000: a client that takes nothing for this long is dropped
   std::size_t sseMaxClients = 10000;    // 1..100000
   bool operator==(const HttpSection&) const = default;
 };

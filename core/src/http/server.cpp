@@ -181,6 +181,20 @@ class StreamImpl final : public StreamSink, public std::enable_shared_from_this<
     if (schedule) pumpLater();
   }
 
+  void abort() override {
+    bool schedule = false;
+    {
+      std::lock_guard lock(mu_);
+      if (ended_ || abortRequested_) return;
+      open_ = false;
+      closeRequested_ = true;
+      abortRequested_ = true;
+      std::string().swap(pending_);
+      if (attached_ && !scheduled_) schedule = scheduled_ = true;
+    }
+    if (schedule) pumpLater();
+  }
+
   bool isOpen() const override {
     std::lock_guard lock(mu_);
     return open_;
@@ -204,6 +218,7 @@ class StreamImpl final : public StreamSink, public std::enable_shared_from_this<
   struct Drain {
     std::string data;
     bool close = false;
+    bool abort = false;   // drop the connection now, unsent bytes included
   };
 
   // Loop thread: the connection starts sending this stream.
@@ -211,7 +226,7 @@ class StreamImpl final : public StreamSink, public std::enable_shared_from_this<
     std::lock_guard lock(mu_);
     attached_ = true;
     scheduled_ = false;
-    return Drain{std::exchange(pending_, std::string()), closeRequested_};
+    return Drain{std::exchange(pending_, std::string()), closeRequested_, abortRequested_};
   }
 
   void sent(std::size_t n) {
@@ -253,6 +268,7 @@ class StreamImpl final : public StreamSink, public std::enable_shared_from_this<
   bool attached_ = false;
   bool scheduled_ = false;
   bool closeRequested_ = false;
+  bool abortRequested_ = false;
   std::vector<std::function<void()>> callbacks_;
 };
 
@@ -342,6 +358,7 @@ void StreamImpl::pump() {
     scheduled_ = false;
     drain.data = std::exchange(pending_, std::string());
     drain.close = closeRequested_;
+    drain.abort = abortRequested_;
   }
   auto conn = conn_.lock();
   if (!conn || conn->closed()) {
@@ -573,12 +590,20 @@ void Connection::attachStream(std::shared_ptr<StreamImpl> stream) {
   uncounted_ = out_.size() - outOff_;
   parser_ = RequestParser(ParserLimits{});  // nothing more is parsed: drop buffered input
   auto drain = stream_->attach();
+  if (drain.abort) {
+    closeNow();
+    return;
+  }
   if (!drain.data.empty()) appendOut(std::move(drain.data));
   if (drain.close) closeAfterWrite_ = true;
 }
 
 void Connection::streamPump(StreamImpl* stream, StreamImpl::Drain drain) {
   if (closed_ || stream_.get() != stream) return;
+  if (drain.abort) {
+    closeNow();
+    return;
+  }
   if (!drain.data.empty()) appendOut(std::move(drain.data));
   if (drain.close) closeAfterWrite_ = true;
   advance();

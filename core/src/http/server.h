@@ -44,6 +44,9 @@ class StreamSink {
   virtual bool write(std::string data) = 0;
   // Sends what is queued, then closes the connection.
   virtual void close() = 0;
+  // Closes the connection at once, discarding queued bytes: for a client that stopped reading,
+  // which close() would wait on forever.
+  virtual void abort() = 0;
   virtual bool isOpen() const = 0;
   // Called exactly once, on a loop thread, when the stream ends for any reason (client gone,
   // close(), server stop). If the stream already ended, called immediately on the calling

@@ -742,6 +742,7 @@ std::string RestApi::metricsText() const {
   counter("gatehouse_resources", "Resources in the model.", "gauge", I.model.resourceCount());
   counter("gatehouse_sse_clients", "Open SSE streams.", "gauge", I.sse.clients());
   counter("gatehouse_sse_events_sent_total", "SSE events written to clients.", "counter", I.sse.eventsSent());
+  counter("gatehouse_sse_streams_stalled_total", "SSE streams closed because the client stopped reading.", "counter", I.sse.stalledStreamsClosed());
   counter("gatehouse_sse_events_dropped_total", "SSE events a client missed (slow client); each is signalled with a 'lagged' event.", "counter", I.sse.eventsDropped());
   if (I.openConnections) counter("gatehouse_http_connections_open", "Open HTTP connections.", "gauge", I.openConnections());
   out += "# HELP gatehouse_http_requests_total HTTP requests answered, by status code.\n";

@@ -19,6 +19,7 @@ struct SseHub::Session {
   std::atomic<bool> queued{false};
   std::uint64_t pendingLag = 0;   // fan-out thread only
   std::chrono::steady_clock::time_point lastWrite = std::chrono::steady_clock::now();
+  std::optional<std::chrono::steady_clock::time_point> stalledSince;   // first refused write in a row
 };
 
 void appendSseEvent(std::string& out, const model::Notification& n, std::string_view eventName) {
@@ -186,10 +187,12 @@ void SseHub::pump(Session& s, std::vector<NotificationPtr>& batch, std::string& 
         s.pendingLag = 0;
         sent_.fetch_add(events, std::memory_order_relaxed);
         s.lastWrite = std::chrono::steady_clock::now();
+        s.stalledSince.reset();
       } else if (s.sink->isOpen()) {
         // The client reads slower than we produce: these events are lost for it; say so later.
         s.pendingLag += events;
         sinkDrops_.fetch_add(events, std::memory_order_relaxed);
+        if (!s.stalledSince) s.stalledSince = std::chrono::steady_clock::now();
       }
     }
     if (n < kBatch) return;
@@ -220,11 +223,23 @@ void SseHub::run() {
       pump(*s, batch, out);
     }
     const auto now = std::chrono::steady_clock::now();
+    const auto stallLimit = std::chrono::milliseconds(std::max(1, options_.stallTimeoutMs));
     for (auto& s : all) {
+      if (s->stalledSince && now - *s->stalledSince >= stallLimit) {
+        stalledClosed_.fetch_add(1, std::memory_order_relaxed);
+        s->stalledSince.reset();
+        s->sink->abort();   // close() would wait for the stuck client; its onClose removes the session
+        continue;
+      }
       if (s->pendingLag > 0 || s->sub->queued() > 0) {
         pump(*s, batch, out);   // retries the lag signal for clients that were full
-      } else if (now - s->lastWrite >= heartbeat && s->sink->write(": ping\n\n")) {
-        s->lastWrite = now;
+      } else if (now - s->lastWrite >= heartbeat) {
+        if (s->sink->write(": ping\n\n")) {
+          s->lastWrite = now;
+          s->stalledSince.reset();
+        } else if (!s->stalledSince) {
+          s->stalledSince = now;
+        }
       }
     }
     lock.lock();

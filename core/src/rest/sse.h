@@ -31,6 +31,9 @@ struct SseOptions {
   std::size_t maxClients = 10000;
   std::size_t queueCapacity = 1024;   // per-client notification queue
   int heartbeatMs = 15000;
+  // A client whose socket buffer has refused every write for this long is disconnected, so a
+  // dead peer that never sent FIN does not hold a stream forever. Checked at heartbeat ticks.
+  int stallTimeoutMs = 60000;
 };
 
 struct SseStreamSpec {
@@ -76,6 +79,11 @@ class SseHub {
   std::atomic<std::uint64_t> sent_{0};
   std::atomic<std::uint64_t> sinkDrops_{0};
   std::atomic<std::uint64_t> closedQueueDrops_{0};
+  std::atomic<std::uint64_t> stalledClosed_{0};
+
+ public:
+  // Streams closed because their client stopped reading (see SseOptions::stallTimeoutMs).
+  std::uint64_t stalledStreamsClosed() const { return stalledClosed_.load(std::memory_order_relaxed); }
 };
 
 // Formats one notification as an SSE event ("data", "lifecycle", "metadata", "action", or

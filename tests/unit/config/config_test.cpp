@@ -154,7 +154,7 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"unknown_key", "http:\n  prot: 80\n",
                   "gw.yaml:2:3: http.prot: unknown key; did you mean \"port\"? Valid keys in http: listen, port, "
                   "threads, max_connections, max_body_bytes, max_header_bytes, header_timeout_ms, body_timeout_ms, "
-                  "idle_timeout_ms, sse_queue, sse_heartbeat_ms, sse_max_clients"},
+                  "idle_timeout_ms, sse_queue, sse_heartbeat_ms, sse_stall_timeout_ms, sse_max_clients"},
         ErrorCase{"unknown_section", "simulater:\n  enabled: false\n",
                   "gw.yaml:1:1: simulater: unknown key; did you mean \"simulator\"? Valid top-level keys: gateway, "
                   "http, auth, simulator"},
@@ -194,7 +194,7 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"scalar_for_section", "http: 8080\n",
                   "gw.yaml:1:7: http: expected a section with the keys listen, port, threads, max_connections, "
                   "max_body_bytes, max_header_bytes, header_timeout_ms, body_timeout_ms, idle_timeout_ms, sse_queue, "
-                  "sse_heartbeat_ms, sse_max_clients, found integer 8080"},
+                  "sse_heartbeat_ms, sse_stall_timeout_ms, sse_max_clients, found integer 8080"},
         ErrorCase{"list_for_scalar", "gateway:\n  id: [a, b]\n", "gw.yaml:2:7: gateway.id: expected a string, found a list"},
         ErrorCase{"empty_value", "simulator:\n  lights:\n",
                   "gw.yaml:2:3: simulator.lights: expected an integer, found nothing (an empty value); remove the key "
@@ -231,7 +231,7 @@ TEST(Config, AllProblemsAreReportedTogetherInFileOrder) {
             "gw.yaml:6:9: http.port: must be between 0 and 65535, found -1\n"
             "gw.yaml:7:3: http.treads: unknown key; did you mean \"threads\"? Valid keys in http: listen, port, "
             "threads, max_connections, max_body_bytes, max_header_bytes, header_timeout_ms, body_timeout_ms, "
-            "idle_timeout_ms, sse_queue, sse_heartbeat_ms, sse_max_clients\n"
+            "idle_timeout_ms, sse_queue, sse_heartbeat_ms, sse_stall_timeout_ms, sse_max_clients\n"
             "gw.yaml:9:12: simulator.enabled: expected true or false, found integer 1\n"
             "gw.yaml:10:16: simulator.interval_ms: must be between 10 and 3600000, found 5");
 }

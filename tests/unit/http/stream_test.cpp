@@ -134,6 +134,28 @@ TEST(HttpStream, SlowReaderMakesWriteFailWithoutUnboundedGrowth) {
   EXPECT_TRUE(waitFor([&] { return sc.closed.load() == 1; }));
 }
 
+TEST(HttpStream, AbortDropsAStuckClientAtOnce) {
+  ServerOptions o = testOptions();
+  o.maxStreamBufferBytes = 64 * 1024;
+  StreamCollector sc;
+  auto server = startServer(o, sc.handler());
+  ASSERT_TRUE(server);
+  Client c = Client::connectTo(server->port(), /*rcvbuf=*/4096);
+  ASSERT_TRUE(c.send(get("/stream")));
+  ASSERT_TRUE(c.readResponse());
+  ASSERT_TRUE(waitFor([&] { return sc.count() == 1; }));
+  StreamPtr s = sc.at(0);
+  const std::string chunk(1024, 'z');
+  const auto deadline = SteadyClock::now() + Ms(5000);
+  while (SteadyClock::now() < deadline && s->write(chunk)) {
+  }
+  ASSERT_FALSE(s->write(chunk)) << "the client's buffers never filled";
+  EXPECT_EQ(sc.closed.load(), 0);
+  s->abort();
+  EXPECT_TRUE(waitFor([&] { return sc.closed.load() == 1; }, Ms(1000)));
+  EXPECT_TRUE(waitFor([&] { return server->openConnections() == 0; }, Ms(1000)));
+}
+
 TEST(HttpStream, StopEndsStreamsAndConnectionsWithinASecond) {
   StreamCollector sc;
   std::mutex mu;
