@@ -95,17 +95,26 @@ TEST(HttpStream, ClientDisconnectEndsStreamPromptly) {
   EXPECT_TRUE(waitFor([&] { return server->openConnections() == 0; }));
 }
 
-TEST(HttpStream, SlowReaderMakesWriteFailWithoutUnboundedGrowth) {
-  ServerOptions o = testOptions();
-  o.maxStreamBufferBytes = 64 * 1024;
+// A stream to a client with a 4 KiB receive buffer that reads nothing after the head.
+struct SlowReaderStream : ::testing::Test {
+  void SetUp() override {
+    ServerOptions o = testOptions();
+    o.maxStreamBufferBytes = 64 * 1024;
+    server = startServer(o, sc.handler());
+    ASSERT_TRUE(server);
+    c = Client::connectTo(server->port(), /*rcvbuf=*/4096);
+    ASSERT_TRUE(c.send(get("/stream")));
+    ASSERT_TRUE(c.readResponse());
+    ASSERT_TRUE(waitFor([&] { return sc.count() == 1; }));
+    s = sc.at(0);
+  }
   StreamCollector sc;
-  auto server = startServer(o, sc.handler());
-  ASSERT_TRUE(server);
-  Client c = Client::connectTo(server->port(), /*rcvbuf=*/4096);
-  ASSERT_TRUE(c.send(get("/stream")));
-  ASSERT_TRUE(c.readResponse());
-  ASSERT_TRUE(waitFor([&] { return sc.count() == 1; }));
-  StreamPtr s = sc.at(0);
+  decltype(startServer(testOptions(), Handler{})) server;
+  Client c;
+  StreamPtr s;
+};
+
+TEST_F(SlowReaderStream, WriteFailsWithoutUnboundedGrowth) {
   const std::string chunk(1024, 'z');
   std::size_t accepted = 0;
   bool refused = false;
@@ -124,7 +133,7 @@ TEST(HttpStream, SlowReaderMakesWriteFailWithoutUnboundedGrowth) {
   EXPECT_LT(accepted, 16u << 20) << "bytes accepted before refusal";
   EXPECT_TRUE(s->isOpen());  // refusing is not closing
   // Once the client drains, writes are accepted again.
-  std::thread reader([&c] {
+  std::thread reader([this] {
     const auto end = SteadyClock::now() + Ms(3000);
     while (SteadyClock::now() < end && c.fill(end)) c.buffer().clear();
   });
@@ -134,17 +143,7 @@ TEST(HttpStream, SlowReaderMakesWriteFailWithoutUnboundedGrowth) {
   EXPECT_TRUE(waitFor([&] { return sc.closed.load() == 1; }));
 }
 
-TEST(HttpStream, AbortDropsAStuckClientAtOnce) {
-  ServerOptions o = testOptions();
-  o.maxStreamBufferBytes = 64 * 1024;
-  StreamCollector sc;
-  auto server = startServer(o, sc.handler());
-  ASSERT_TRUE(server);
-  Client c = Client::connectTo(server->port(), /*rcvbuf=*/4096);
-  ASSERT_TRUE(c.send(get("/stream")));
-  ASSERT_TRUE(c.readResponse());
-  ASSERT_TRUE(waitFor([&] { return sc.count() == 1; }));
-  StreamPtr s = sc.at(0);
+TEST_F(SlowReaderStream, AbortDropsTheStuckClientAtOnce) {
   const std::string chunk(1024, 'z');
   const auto deadline = SteadyClock::now() + Ms(5000);
   while (SteadyClock::now() < deadline && s->write(chunk)) {
