@@ -1,0 +1,152 @@
+// A "counter" device: counter/value goes up by counter/step every interval_ms; counter/step is
+// MODIFIABLE (SET changes it); the action counter/reset(to) starts it again.
+//
+// Threads: configure/start/stop run on the gateway's control thread; onSet/onAct on request
+// threads, concurrently with the counting thread, so the state sits behind mu_.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <gatehouse/sdk/plugin.h>
+
+namespace template_bridge {
+
+namespace sdk = gatehouse::sdk;
+
+// The plugin's settings: the gateway checks an operator's `plugins: template_bridge:` block
+// against this table (unknown keys, wrong types, out-of-range values stop the start) and passes
+// every key to configure(), defaults filled in.
+const sdk::ConfigSchema kSchema{
+    sdk::integer("interval_ms", 1000).range(100, 3600000).doc("Time between two counts."),
+    sdk::string("provider", "counter-1").doc("Name of the provider the counter appears as."),
+    sdk::integer("step", 1).range(1, 1000).doc("First increment; SET counter/step changes it."),
+};
+
+class CounterBridge final : public sdk::Bridge {
+ public:
+  ~CounterBridge() override { stop(); }
+
+  sdk::Status configure(const sdk::Config& config) override {
+    intervalMs_ = config.getInt("interval_ms");
+    provider_ = config.getString("provider");
+    step_ = config.getInt("step");
+    return sdk::Status::ok();
+  }
+
+  sdk::Status start() override {
+    sdk::ResourceSpec value;
+    value.provider = provider_;
+    value.providerModel = "template-counter";
+    value.service = "counter";
+    value.resource = "value";
+    value.kind = sdk::ResourceKind::Sensor;
+    value.mutability = sdk::Mutability::Updatable;
+    value.type = sdk::ValueType::Long;
+    value.description = "Counts up by step every interval";
+    if (auto s = host().declareResource(value); !s) return s;
+
+    sdk::ResourceSpec step = value;
+    step.resource = "step";
+    step.kind = sdk::ResourceKind::StateVariable;
+    step.mutability = sdk::Mutability::Modifiable;   // SET reaches onSet()
+    step.type = sdk::ValueType::Int;
+    step.description = "Increment, 1 to 1000";
+    if (auto s = host().declareResource(step); !s) return s;
+
+    sdk::ResourceSpec reset = value;
+    reset.resource = "reset";
+    reset.kind = sdk::ResourceKind::Action;
+    reset.mutability = sdk::Mutability::Modifiable;
+    reset.resultType = sdk::ValueType::Long;
+    reset.description = "Start again from `to` (default 0)";
+    reset.params = {sdk::ActionParam{"to", sdk::ValueType::Long, true, 0.0, 1e15}};
+    if (auto s = host().declareResource(reset); !s) return s;
+
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = false;
+      (void)host().push(provider_, "counter", "step", sdk::Value::ofInt(static_cast<std::int32_t>(step_)));
+      (void)host().push(provider_, "counter", "value", sdk::Value::ofLong(count_));
+    }
+    thread_ = std::thread([this] { run(); });
+    host().reportStatus(sdk::PluginState::Running, "counting on " + provider_);
+    return sdk::Status::ok();
+  }
+
+  void stop() override {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();   // no host call may follow stop()
+  }
+
+  void onSet(sdk::Request request, const std::string& provider, const std::string& service,
+             const std::string& resource, const sdk::Value& value) override {
+    if (provider != provider_ || service != "counter" || resource != "step") {
+      request.fail(GH_ERR_NOT_ALLOWED, "only counter/step can be SET");
+      return;
+    }
+    // The gateway already converted the value to the declared type (Int); check the range.
+    const std::int64_t step = value.isNull() ? 0 : value.asInteger();
+    if (step < 1 || step > 1000) {
+      request.fail(GH_ERR_INVALID_ARGUMENT, "step must be between 1 and 1000");
+      return;
+    }
+    {
+      std::lock_guard lock(mu_);
+      step_ = step;
+    }
+    request.complete(value);   // the gateway stores the accepted value
+  }
+
+  void onAct(sdk::Request request, const std::string& provider, const std::string& service,
+             const std::string& resource, const sdk::ActParams& params) override {
+    if (provider != provider_ || service != "counter" || resource != "reset") {
+      request.fail(GH_ERR_NOT_FOUND, "no such action: " + service + "/" + resource);
+      return;
+    }
+    std::int64_t to = 0;
+    for (const auto& [name, value] : params) {
+      if (name == "to" && !value.isNull()) to = value.asInteger();
+    }
+    {
+      std::lock_guard lock(mu_);
+      count_ = to;
+    }
+    (void)host().push(provider_, "counter", "value", sdk::Value::ofLong(to));
+    // Answered at once here; a real device would keep `request` (it is copyable) and answer
+    // from its I/O thread when the device confirms.
+    request.complete(sdk::Value::ofLong(to));
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mu_);
+    while (!cv_.wait_for(lock, std::chrono::milliseconds(intervalMs_), [this] { return stopping_; })) {
+      count_ += step_;
+      const std::int64_t now = count_;
+      lock.unlock();   // never call out while holding the lock
+      (void)host().push(provider_, "counter", "value", sdk::Value::ofLong(now));
+      lock.lock();
+    }
+  }
+
+  std::int64_t intervalMs_ = 1000;
+  std::string provider_;
+  std::mutex mu_;   // step_, count_, stopping_
+  std::condition_variable cv_;
+  std::int64_t step_ = 1;
+  std::int64_t count_ = 0;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace template_bridge
+
+GATEHOUSE_PLUGIN(template_bridge::CounterBridge, template_bridge::kSchema, "A counter that counts up: the SDK's template");
