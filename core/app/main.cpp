@@ -1,5 +1,12 @@
 // gatehouse: the gateway binary. `gatehouse --help` lists the commands.
+#include <condition_variable>
 #include <csignal>
+#include <cerrno>
+#include <cstdlib>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -13,7 +20,8 @@
 #include "http/server.h"
 #include "model/model.h"
 #include "rest/rest_api.h"
-#include "sim/simulator.h"
+#include "plugin_cli.h"
+#include "plugin_host/plugin_host.h"
 
 #ifndef GATEHOUSE_VERSION
 #define GATEHOUSE_VERSION "0.0.0"
@@ -27,8 +35,12 @@ constexpr const char* kUsage =
     "Usage:\n"
     "  gatehouse run --config FILE     start the gateway (SIGTERM/SIGINT stop it cleanly)\n"
     "  gatehouse config check FILE     validate a config file; prints every problem as FILE:LINE:COL: key: message\n"
+    "  gatehouse plugin keygen|sign|verify|list ...  make keys, sign and check plugins (gatehouse plugin --help)\n"
     "  gatehouse version               print the version\n"
     "  gatehouse --help                this text\n"
+    "\n"
+    "SIGHUP (or POST /sensinact/runtime/plugins/reload) re-reads the config's plugins section and\n"
+    "hot-replaces plugins whose signed file changed.\n"
     "\n"
     "Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 invalid configuration.\n";
 
@@ -44,11 +56,105 @@ int configCheck(const std::string& path) {
     std::fprintf(stderr, "%s\n", cfg.error().message.c_str());
     return 3;
   }
+  // Plugin blocks are checked against the schemas the (verified) plugins declare.
+  model::Model model;
+  plugin_host::PluginHost host(model, plugin_host::optionsFromConfig(*cfg));
+  auto checked = host.checkSettings(cfg->plugins);
+  if (!checked) {
+    std::fprintf(stderr, "%s\n", checked.error().message.c_str());
+    return 3;
+  }
+  for (const auto& note : *checked) std::fprintf(stderr, "%s: warning: %s\n", path.c_str(), note.c_str());
   std::printf("%s: OK\n", path.c_str());
   return 0;
 }
 
-int run(const std::string& path) {
+// The dynamic loader must not take libraries from the environment: plugins are loaded only as
+// verified bytes, and their dependencies only from the system's library path. A process started
+// with LD_PRELOAD, LD_LIBRARY_PATH or LD_AUDIT re-executes itself without them before anything
+// else runs (SECURITY-CHECKLIST B10). Returns only when the environment is already clean.
+void cleanLoaderEnvironment(char** argv) {
+  static const char* const kVariables[] = {"LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT"};
+  std::string removed;
+  for (const char* name : kVariables) {
+    if (std::getenv(name) == nullptr) continue;
+    ::unsetenv(name);
+    removed += removed.empty() ? name : std::string(",") + name;
+  }
+  if (removed.empty()) {
+    if (const char* previous = std::getenv("GATEHOUSE_CLEANED_ENVIRONMENT")) {
+      log::warn("gatehouse", std::string("removed ") + previous + " from the environment (plugins never load libraries from it)");
+      ::unsetenv("GATEHOUSE_CLEANED_ENVIRONMENT");
+    }
+    return;
+  }
+  ::setenv("GATEHOUSE_CLEANED_ENVIRONMENT", removed.c_str(), 1);
+  ::execv("/proc/self/exe", argv);
+  log::error("gatehouse", "cannot re-execute without " + removed + ": " + std::strerror(errno));
+  std::exit(1);
+}
+
+// Runs plugin lifecycle work (SIGHUP and REST reloads) one task at a time, off the HTTP loops.
+class ControlLoop {
+ public:
+  ControlLoop() : thread_([this] { run(); }) {}
+  ~ControlLoop() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void post(std::function<void()> task) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      tasks_.push_back(std::move(task));
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void run() {
+    for (;;) {
+      std::function<void()> task;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+        if (tasks_.empty()) return;
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
+      }
+      task();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+std::vector<rest::ComponentStatus> componentsOf(const plugin_host::PluginHost& host) {
+  std::vector<rest::ComponentStatus> out;
+  for (const auto& s : host.statuses()) {
+    rest::ComponentStatus c;
+    c.name = s.name;
+    c.version = s.version;
+    c.state = s.state;
+    c.reason = s.reason;
+    c.keyId = s.keyId;
+    c.health = s.health;
+    c.sha256 = s.sha256;
+    c.builtin = false;
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+int run(const std::string& path, char** argv) {
+  cleanLoaderEnvironment(argv);
   auto loaded = config::loadFile(path);
   if (!loaded) {
     std::fprintf(stderr, "%s\n", loaded.error().message.c_str());
@@ -63,6 +169,7 @@ int run(const std::string& path) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
@@ -92,29 +199,34 @@ int run(const std::string& path) {
   });
   api.setConnectionGauge([&server] { return server.openConnections(); });
 
-  std::unique_ptr<sim::Simulator> simulator;
-  std::vector<rest::ComponentStatus> components;
-  if (cfg.simulator.enabled) {
-    sim::SimulatorOptions opts;
-    opts.temperatureSensors = cfg.simulator.temperatureSensors;
-    opts.lights = cfg.simulator.lights;
-    opts.intervalMs = cfg.simulator.intervalMs;
-    opts.providerPrefix = cfg.simulator.providerPrefix;
-    simulator = std::make_unique<sim::Simulator>(model, opts);
-    if (auto ok = simulator->start(); !ok) {
-      log::error("simulator", "failed to start: " + ok.error().message);
-      components.push_back({"simulator", GATEHOUSE_VERSION, "failed", ok.error().message, true});
-      simulator.reset();
-    } else {
-      components.push_back({"simulator", GATEHOUSE_VERSION, "loaded", "", true});
-    }
+  plugin_host::PluginHost plugins(model, plugin_host::optionsFromConfig(cfg));
+  if (auto ok = plugins.loadAll(cfg.plugins); !ok) {
+    std::fprintf(stderr, "%s\n", ok.error().message.c_str());
+    plugins.stopAll();
+    return 3;
   }
-  api.setComponents(components);
+  ControlLoop control;
+  // Re-reads the config file and applies its `plugins` section; the other sections need a restart.
+  auto reload = [&plugins, path](const char* trigger) -> Result<std::vector<std::string>> {
+    auto fresh = config::loadFile(path);
+    if (!fresh) {
+      log::error("gatehouse", std::string(trigger) + ": the configuration is invalid, nothing changed:\n" + fresh.error().message);
+      return makeError(ErrorCode::BadRequest, "the configuration is invalid, nothing changed: " + fresh.error().message);
+    }
+    log::info("gatehouse", std::string(trigger) + ": reloading plugins from " + path);
+    auto report = plugins.reload(fresh->plugins);
+    for (const auto& line : report) log::info("gatehouse", "reload: " + line);
+    return report;
+  };
+  api.setPluginSource([&plugins] { return componentsOf(plugins); },
+                      [&control, reload](std::function<void(Result<std::vector<std::string>>)> done) {
+                        control.post([reload, done = std::move(done)] { done(reload("POST /sensinact/runtime/plugins/reload")); });
+                      });
   api.start();
   if (auto ok = server.start(); !ok) {
     log::error("http", ok.error().message);
     api.stop();
-    if (simulator) simulator->stop();
+    plugins.stopAll();
     return 1;
   }
   log::info("gatehouse", "gateway '" + cfg.gateway.id + "' " GATEHOUSE_VERSION " listening on http://" +
@@ -122,11 +234,15 @@ int run(const std::string& path) {
                              ":" + std::to_string(server.port()) + " (auth: " + cfg.auth.mode + ", config: " + path + ")");
 
   int sig = 0;
-  sigwait(&signals, &sig);
+  for (;;) {
+    sigwait(&signals, &sig);
+    if (sig != SIGHUP) break;
+    control.post([reload] { (void)reload("SIGHUP"); });
+  }
   log::info("gatehouse", std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") + ", shutting down");
-  if (simulator) simulator->stop();
-  api.stop();
   server.stop();
+  api.stop();
+  plugins.stopAll();
   log::info("gatehouse", "stopped");
   return 0;
 }
@@ -141,6 +257,7 @@ int main(int argc, char** argv) {
     std::printf("gatehouse %s\n", GATEHOUSE_VERSION);
     return 0;
   }
+  if (args[0] == "plugin") return gatehouse::app::pluginCommand(args);
   if (args[0] == "config") {
     if (args.size() != 3 || args[1] != "check") return usage("expected: gatehouse config check FILE");
     return configCheck(std::string(args[2]));
@@ -158,7 +275,7 @@ int main(int argc, char** argv) {
     }
     if (path.empty()) return usage("run needs --config FILE");
     try {
-      return run(path);
+      return run(path, argv);
     } catch (const std::exception& e) {
       log::error("gatehouse", std::string("fatal: ") + e.what());
       return 1;

@@ -27,28 +27,41 @@ http:
 {http_extra}
 auth:
   mode: none
-simulator:
-  enabled: true
-  temperature_sensors: {sensors}
-  lights: 1
-  interval_ms: {interval}
+plugin_host:
+  state_dir: {state_dir}
+{host_extra}
+plugins:
+  sim:
+    temperature_sensors: {sensors}
+    lights: 1
+    interval_ms: {interval}
+{plugins_extra}
 """
 
 
 class Gateway:
-    def __init__(self, sensors=1, interval=100, http_extra=""):
+    def __init__(self, sensors=1, interval=100, http_extra="", host_extra="", plugins_extra=""):
         self.dir = tempfile.TemporaryDirectory(prefix="gatehouse-it-")
         self.config = os.path.join(self.dir.name, "gatehouse.yaml")
-        with open(self.config, "w") as f:
-            f.write(DEFAULT_CONFIG.format(sensors=sensors, interval=interval, http_extra=http_extra))
+        self.write_config(sensors=sensors, interval=interval, http_extra=http_extra, host_extra=host_extra,
+                          plugins_extra=plugins_extra)
         self.proc = None
         self.port = None
         self.log = []
         self._log_lock = threading.Lock()
 
-    def start(self, timeout=10.0):
+    def write_config(self, sensors=1, interval=100, http_extra="", host_extra="", plugins_extra="", text=None):
+        """Writes the gateway's config file (the default template, or `text` as given)."""
+        if text is None:
+            text = DEFAULT_CONFIG.format(sensors=sensors, interval=interval, http_extra=http_extra,
+                                         host_extra=host_extra, plugins_extra=plugins_extra,
+                                         state_dir=os.path.join(self.dir.name, "state"))
+        with open(self.config, "w") as f:
+            f.write(text)
+
+    def start(self, timeout=10.0, env=None):
         self.proc = subprocess.Popen([BIN, "run", "--config", self.config], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True)
+                                     stderr=subprocess.PIPE, text=True, env=env)
         found = threading.Event()
 
         def reader():

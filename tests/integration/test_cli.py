@@ -65,7 +65,7 @@ class CliTest(unittest.TestCase):
     def test_port_in_use_is_a_clear_error(self):
         gw = Gateway().start()
         try:
-            path = self.write("http:\n  port: %d\nsimulator:\n  enabled: false\n" % gw.port)
+            path = self.write("http:\n  port: %d\n" % gw.port)
             r = run("run", "--config", path)
             self.assertEqual(r.returncode, 1)
             self.assertIn("127.0.0.1:%d" % gw.port, r.stderr)

@@ -21,6 +21,10 @@ std::string requireIdentifier(std::string_view value) {
   return model::isValidIdentifier(value) ? std::string() : "must be 1 to 128 characters from A-Z a-z 0-9 _ . : -";
 }
 
+std::string requirePluginName(std::string_view value) {
+  return isPluginName(value) ? std::string() : "must be 1 to 64 characters from a-z 0-9 _ -";
+}
+
 std::string requireListenAddress(std::string_view value) {
   return isListenAddress(value) ? std::string()
                                 : "must be an IPv4 or IPv6 address literal (without brackets) or \"localhost\"";
@@ -76,17 +80,24 @@ Schema buildGatewaySchema() {
           Field::oneOf("mode", d.auth.mode, {"none"})
               .doc("How REST clients authenticate; with `none`, http.listen must be a loopback address."),
       }).doc("Northbound authentication."),
-      Field::section("simulator", {
-          Field::boolean("enabled", d.simulator.enabled).doc("Run the built-in device simulator."),
-          Field::integer("temperature_sensors", d.simulator.temperatureSensors)
-              .range(0, 10000)
-              .doc("Simulated temperature sensor providers."),
-          Field::integer("lights", d.simulator.lights).range(0, 10000).doc("Simulated switchable light providers."),
-          Field::integer("interval_ms", d.simulator.intervalMs).range(10, kMaxTimeoutMs).doc("Interval between simulated readings."),
-          Field::string("provider_prefix", d.simulator.providerPrefix)
-              .validatedBy(requireIdentifier, identifierDoc)
-              .doc("Start of the simulated providers' names."),
-      }).doc("Built-in simulated devices, so a fresh install shows live data."),
+      Field::section("plugin_host", {
+          Field::string("directory", d.pluginHost.directory)
+              .doc("Folder holding the signed plugins (`gh-<name>.so` + `gh-<name>.so.sig`); empty: the build's `plugins-signed/`. Relative paths are taken from the config file's folder."),
+          Field::string("trust_store", d.pluginHost.trustStore)
+              .doc("Folder of trusted Ed25519 public keys (`*.pub`, PEM); empty: `<directory>/trust`."),
+          Field::string("revocation_list", d.pluginHost.revocationList)
+              .doc("File of revoked signing key ids, one per line; empty: `<directory>/revoked.txt` (may be absent)."),
+          Field::string("state_dir", d.pluginHost.stateDir)
+              .doc("Folder where the highest version loaded per plugin is kept (no rollback); empty: the build's `state/`."),
+          Field::integer("max_file_bytes", static_cast<std::int64_t>(d.pluginHost.maxFileBytes))
+              .range(4096, 1073741824)
+              .doc("Plugin files larger than this are refused before being read."),
+          Field::boolean("check_owner", d.pluginHost.checkOwner)
+              .doc("Refuse plugin files and folders not owned by root or the gateway's user."),
+      }).doc("Where plugins come from and how they are trusted (plugins-signed/README.md)."),
+      Field::map("plugins")
+          .validatedBy(requirePluginName, "plugin names: 1-64 of `a-z 0-9 _ -`")
+          .doc("The plugins to load: each key names a plugin, its value is that plugin's settings, checked against the schema the plugin declares."),
   }};
 }
 
@@ -120,11 +131,12 @@ Config bind(const Values& v) {
   c.http.sseStallTimeoutMs = static_cast<int>(v.getInt("http.sse_stall_timeout_ms"));
   c.http.sseMaxClients = static_cast<std::size_t>(v.getInt("http.sse_max_clients"));
   c.auth.mode = v.getString("auth.mode");
-  c.simulator.enabled = v.getBool("simulator.enabled");
-  c.simulator.temperatureSensors = static_cast<int>(v.getInt("simulator.temperature_sensors"));
-  c.simulator.lights = static_cast<int>(v.getInt("simulator.lights"));
-  c.simulator.intervalMs = static_cast<int>(v.getInt("simulator.interval_ms"));
-  c.simulator.providerPrefix = v.getString("simulator.provider_prefix");
+  c.pluginHost.directory = v.getString("plugin_host.directory");
+  c.pluginHost.trustStore = v.getString("plugin_host.trust_store");
+  c.pluginHost.revocationList = v.getString("plugin_host.revocation_list");
+  c.pluginHost.stateDir = v.getString("plugin_host.state_dir");
+  c.pluginHost.maxFileBytes = static_cast<std::uint64_t>(v.getInt("plugin_host.max_file_bytes"));
+  c.pluginHost.checkOwner = v.getBool("plugin_host.check_owner");
   return c;
 }
 
@@ -152,6 +164,18 @@ Error fileError(ErrorCode code, const std::string& path, const std::string& what
 const Schema& gatewaySchema() {
   static const Schema schema = buildGatewaySchema();
   return schema;
+}
+
+bool isPluginName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char ch : name) {
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-')) return false;
+  }
+  return true;
+}
+
+bool PluginBlock::operator==(const PluginBlock& o) const {
+  return name == o.name && line == o.line && column == o.column && YAML::Dump(settings) == YAML::Dump(o.settings);
 }
 
 bool isListenAddress(std::string_view address) {
@@ -188,6 +212,18 @@ Result<Config> loadString(std::string_view yaml, const std::string& displayName)
     if (!diagnostics.empty()) return makeError(ErrorCode::BadRequest, diagnostics.format(displayName));
     Config config = bind(values);
     config.sourcePath = displayName;
+    // The schema checked the names and that each block is a mapping; the blocks themselves are
+    // validated by the plugin host against the schema each plugin declares.
+    if (const YAML::Node plugins = (*root)["plugins"]; plugins && plugins.IsMap()) {
+      for (auto it = plugins.begin(); it != plugins.end(); ++it) {
+        PluginBlock block;
+        block.name = it->first.Scalar();
+        block.settings = it->second;
+        block.line = it->first.Mark().line + 1;
+        block.column = it->first.Mark().column + 1;
+        config.plugins.push_back(std::move(block));
+      }
+    }
     return config;
   } catch (const std::exception& e) {
     return makeError(ErrorCode::Internal, displayName + ": cannot load the configuration: " + e.what());

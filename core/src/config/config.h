@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 #include "config/schema.h"
@@ -45,13 +46,24 @@ struct AuthSection {
   bool operator==(const AuthSection&) const = default;
 };
 
-struct SimulatorSection {
-  bool enabled = true;
-  int temperatureSensors = 1;        // 0..10000
-  int lights = 1;                    // 0..10000
-  int intervalMs = 1000;             // 10..3600000
-  std::string providerPrefix = "sim";  // identifier
-  bool operator==(const SimulatorSection&) const = default;
+struct PluginHostSection {
+  std::string directory;        // "" = the build's plugins-signed/ (GATEHOUSE_DEFAULT_PLUGIN_DIR)
+  std::string trustStore;       // "" = <directory>/trust
+  std::string revocationList;   // "" = <directory>/revoked.txt
+  std::string stateDir;         // "" = GATEHOUSE_DEFAULT_STATE_DIR
+  std::uint64_t maxFileBytes = 64ull << 20;   // 4096..1 GiB
+  bool checkOwner = true;
+  bool operator==(const PluginHostSection&) const = default;
+};
+
+// One entry under `plugins:`: the plugin's name and its settings, still as YAML with their
+// positions in the file, validated later against the schema the plugin declares.
+struct PluginBlock {
+  std::string name;
+  YAML::Node settings;   // a mapping, or null for "all defaults"
+  int line = 0;          // where the name is, 1-based
+  int column = 0;
+  bool operator==(const PluginBlock& o) const;
 };
 
 struct Config {
@@ -59,7 +71,8 @@ struct Config {
   GatewaySection gateway;
   HttpSection http;
   AuthSection auth;
-  SimulatorSection simulator;
+  PluginHostSection pluginHost;
+  std::vector<PluginBlock> plugins;   // in file order
   bool operator==(const Config&) const = default;
 };
 
@@ -75,6 +88,9 @@ Result<Config> loadFile(const std::string& path);
 // Validates YAML text; `displayName` stands for the file in messages. An empty text means all
 // defaults. Never throws.
 Result<Config> loadString(std::string_view yaml, const std::string& displayName);
+
+// Plugin names: [a-z0-9_-]{1,64}.
+bool isPluginName(std::string_view name);
 
 // True for 127.0.0.0/8, ::1 (also as ::ffff:127.x.y.z) and "localhost".
 bool isLoopbackAddress(std::string_view address);

@@ -55,6 +55,15 @@ Field Field::section(std::string key, std::vector<Field> children) {
   return f;
 }
 
+Field Field::map(std::string key) {
+  return makeField(std::move(key), FieldType::Map, std::monostate{});
+}
+
+Field& Field::require() {
+  required = true;
+  return *this;
+}
+
 Field& Field::doc(std::string text) {
   description = std::move(text);
   return *this;
@@ -316,6 +325,8 @@ class Validator {
       const std::string path = joinPath(relPath, f.key);
       if (f.type == FieldType::Section) {
         fillDefaults(f.children, path);
+      } else if (f.type == FieldType::Map) {
+        continue;   // an open mapping has no typed values of its own
       } else {
         values_.set(path, Values::Entry{f.defaultValue, false, 0, 0});
       }
@@ -325,8 +336,11 @@ class Validator {
   // `ownerMark`: where the key naming this section is (the node's own mark is useless when empty).
   void section(const YAML::Node& node, const std::vector<Field>& fields, const std::string& relPath,
                const std::string& fullPath, const YAML::Mark& ownerMark) {
-    if (isNullish(node)) return;   // "http:" with nothing below it: all defaults
     const std::vector<std::string> keys = keysOf(fields);
+    if (isNullish(node)) {   // "http:" with nothing below it: all defaults
+      reportMissingRequired(fields, {}, fullPath, ownerMark);
+      return;
+    }
     if (!node.IsMap()) {
       const YAML::Mark mark = node.Mark().is_null() ? ownerMark : node.Mark();
       if (fullPath.empty()) {
@@ -364,8 +378,57 @@ class Validator {
       const std::string childRel = joinPath(relPath, field->key);
       if (field->type == FieldType::Section) {
         section(valueNode, field->children, childRel, childFull, keyNode.Mark());
+      } else if (field->type == FieldType::Map) {
+        openMap(*field, valueNode, childFull, keyNode.Mark());
       } else {
         leaf(*field, valueNode, keyNode.Mark(), childRel, childFull);
+      }
+    }
+    reportMissingRequired(fields, seen, fullPath, node.Mark().is_null() ? ownerMark : node.Mark());
+  }
+
+  void reportMissingRequired(const std::vector<Field>& fields, const std::map<std::string, YAML::Mark, std::less<>>& seen,
+                             const std::string& sectionPath, const YAML::Mark& mark) {
+    for (const auto& f : fields) {
+      if (!f.required || seen.count(f.key) != 0) continue;
+      report(mark, joinPath(sectionPath, displayKey(f.key)),
+             "missing required key" + (f.description.empty() ? std::string() : " (" + f.description + ")"));
+    }
+  }
+
+  // An open mapping: names checked, each value a mapping or empty, left for a later validation.
+  void openMap(const Field& field, const YAML::Node& node, const std::string& path, const YAML::Mark& ownerMark) {
+    if (isNullish(node)) return;
+    if (!node.IsMap()) {
+      report(node.Mark().is_null() ? ownerMark : node.Mark(), path, "expected a mapping of names to settings, found " + describe(node));
+      return;
+    }
+    std::map<std::string, YAML::Mark, std::less<>> seen;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      const YAML::Node keyNode = it->first;
+      const YAML::Node valueNode = it->second;
+      if (!keyNode.IsScalar()) {
+        report(keyNode.Mark(), path, "keys must be plain names, found " + describe(keyNode) + " as a key");
+        continue;
+      }
+      const std::string& name = keyNode.Scalar();
+      const std::string childPath = joinPath(path, displayKey(name));
+      if (const auto previous = seen.find(name); previous != seen.end()) {
+        report(keyNode.Mark(), childPath,
+               "duplicate key; it is already set at line " + std::to_string(previous->second.line + 1) + ", column " +
+                   std::to_string(previous->second.column + 1) + " (YAML would silently keep only one of them)");
+        continue;
+      }
+      seen.emplace(name, keyNode.Mark());
+      if (field.check) {
+        if (const std::string complaint = field.check(name); !complaint.empty()) {
+          report(keyNode.Mark(), childPath, complaint + ", found " + quoteForMessage(name));
+          continue;
+        }
+      }
+      if (!isNullish(valueNode) && !valueNode.IsMap()) {
+        report(valueNode.Mark().is_null() ? keyNode.Mark() : valueNode.Mark(), childPath,
+               "expected a section of settings (or nothing), found " + describe(valueNode));
       }
     }
   }
@@ -431,7 +494,8 @@ class Validator {
       case FieldType::Bool: parsed = readBool(value, mark, path); break;
       case FieldType::Double: parsed = readDouble(field, value, mark, path); break;
       case FieldType::StringList: parsed = readStringList(field, value, mark, path); break;
-      case FieldType::Section: break;   // handled by section()
+      case FieldType::Section:
+      case FieldType::Map: break;   // handled by section() and openMap()
     }
     if (parsed) {
       values_.set(relPath, Values::Entry{std::move(*parsed), true, mark.line + 1, mark.column + 1});
@@ -612,6 +676,7 @@ std::string typeName(FieldType type) {
     case FieldType::Enum: return "enum";
     case FieldType::StringList: return "list of strings";
     case FieldType::Section: return "section";
+    case FieldType::Map: return "map";
   }
   return "?";
 }
@@ -639,6 +704,7 @@ std::string defaultText(const Field& f) {
       const auto* v = std::get_if<std::vector<std::string>>(&f.defaultValue);
       return code("[" + (v ? joinList(*v, ", ") : std::string()) + "]");
     }
+    case FieldType::Map: return code("{}");
     case FieldType::Section: break;
   }
   return {};
@@ -661,7 +727,8 @@ std::string allowedText(const Field& f) {
     }
     case FieldType::Bool: return code("true") + ", " + code("false");
     case FieldType::String:
-    case FieldType::StringList: return f.checkDoc.empty() ? "any" : f.checkDoc;
+    case FieldType::StringList:
+    case FieldType::Map: return f.checkDoc.empty() ? "any" : f.checkDoc;
     case FieldType::Section: break;
   }
   return {};

@@ -42,6 +42,8 @@ enum class FieldType : std::uint8_t {
   Enum,         // one of `allowed` (case-sensitive)
   StringList,   // a YAML sequence of scalars
   Section,      // a mapping validated against `children`; empty or absent means all defaults
+  Map,          // an open mapping: each key passes `check`, each value is a mapping (or empty)
+                // validated elsewhere against a schema known only later (plugin blocks)
 };
 
 // std::monostate only for sections (they have no value of their own).
@@ -64,6 +66,7 @@ struct Field {
   StringCheck check;                  // String, StringList (each element)
   std::string checkDoc;               // what `check` requires, for the docs' "Allowed" column
   std::vector<Field> children;        // Section
+  bool required = false;              // must be written in the file (no default applies)
 
   static Field string(std::string key, std::string defaultValue);
   static Field integer(std::string key, std::int64_t defaultValue);
@@ -72,6 +75,9 @@ struct Field {
   static Field oneOf(std::string key, std::string defaultValue, std::vector<std::string> allowed);
   static Field stringList(std::string key, std::vector<std::string> defaultValue = {});
   static Field section(std::string key, std::vector<Field> children);
+  static Field map(std::string key);
+
+  Field& require();
 
   Field& doc(std::string text);
   Field& range(std::int64_t min, std::int64_t max);   // Int

@@ -22,7 +22,7 @@ namespace {
 
 enum class Route {
   CompleteList, Providers, Provider, Services, Service, Resources, Resource,
-  Get, Set, Act, Subscribe, Snapshot, SnapshotSubscribe, Plugins, Health, Metrics, OpenApi
+  Get, Set, Act, Subscribe, Snapshot, SnapshotSubscribe, Plugins, PluginsReload, Health, Metrics, OpenApi
 };
 
 struct RouteEntry {
@@ -46,6 +46,7 @@ const std::vector<RouteEntry>& routes() {
       {{"/sensinact/snapshot", "GET HEAD POST"}, Route::Snapshot},
       {{"/sensinact/snapshot/subscribe", "GET"}, Route::SnapshotSubscribe},
       {{"/sensinact/runtime/plugins", "GET HEAD"}, Route::Plugins},
+      {{"/sensinact/runtime/plugins/reload", "POST"}, Route::PluginsReload},
       {{"/health", "GET HEAD"}, Route::Health},
       {{"/metrics", "GET HEAD"}, Route::Metrics},
       {{"/openapi.json", "GET HEAD"}, Route::OpenApi},
@@ -291,8 +292,18 @@ struct RestApi::Impl {
   Timeouts timeouts;
   const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
-  std::mutex componentsMu;
-  std::vector<ComponentStatus> components;
+  std::mutex componentsMu;   // guards the two functions below (set once at start)
+  PluginLister listPlugins;
+  PluginReloader reloadPlugins;
+
+  std::vector<ComponentStatus> components() {
+    PluginLister list;
+    {
+      std::lock_guard lock(componentsMu);
+      list = listPlugins;
+    }
+    return list ? list() : std::vector<ComponentStatus>{};
+  }
   std::function<std::size_t()> openConnections;
 
   std::array<std::atomic<std::uint64_t>, 600> byStatus{};
@@ -562,9 +573,9 @@ struct RestApi::Impl {
     std::string out;
     beginEnvelope(out, "PLUGINS_LIST", "/runtime/plugins", 200);
     out += ",\"plugins\":[";
-    std::lock_guard lock(componentsMu);
-    for (std::size_t i = 0; i < components.size(); ++i) {
-      const auto& c = components[i];
+    const auto all = components();
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      const auto& c = all[i];
       if (i) out += ',';
       out += "{\"name\":";
       appendString(out, c.name);
@@ -576,10 +587,56 @@ struct RestApi::Impl {
       appendString(out, c.reason);
       out += ",\"builtin\":";
       out += c.builtin ? "true" : "false";
-      out += ",\"signer\":null}";
+      out += ",\"signer\":";
+      if (c.keyId.empty()) {
+        out += "null";
+      } else {
+        appendString(out, c.keyId);
+      }
+      out += ",\"health\":";
+      if (c.health.empty()) {
+        out += "null";
+      } else {
+        appendString(out, c.health);
+      }
+      out += ",\"sha256\":";
+      if (c.sha256.empty()) {
+        out += "null";
+      } else {
+        appendString(out, c.sha256);
+      }
+      out += '}';
     }
     out += "]}";
     return json(std::move(out));
+  }
+
+  // Re-reads the configuration's plugins section; answers with one line per plugin.
+  void reloadPluginsRoute(Responder responder) {
+    PluginReloader reload;
+    {
+      std::lock_guard lock(componentsMu);
+      reload = reloadPlugins;
+    }
+    if (!reload) {
+      return responder.respond(errorResponse(503, "/runtime/plugins/reload", "this gateway has no plugin host"));
+    }
+    auto shared = std::make_shared<std::optional<Responder>>(std::move(responder));
+    reload([shared](Result<std::vector<std::string>> report) {
+      if (!shared->has_value()) return;
+      Responder r = std::move(**shared);
+      shared->reset();
+      if (!report) return r.respond(errorResponse(report.error(), "/runtime/plugins/reload"));
+      std::string out;
+      beginEnvelope(out, "PLUGINS_RELOAD", "/runtime/plugins/reload", 200);
+      out += ",\"report\":[";
+      for (std::size_t i = 0; i < report->size(); ++i) {
+        if (i) out += ',';
+        appendString(out, (*report)[i]);
+      }
+      out += "]}";
+      r.respond(json(std::move(out)));
+    });
   }
 
   Response health() {
@@ -592,13 +649,13 @@ struct RestApi::Impl {
     out += ",\"providers\":";
     appendInt(out, static_cast<std::int64_t>(model.stats().providers));
     out += ",\"plugins\":[";
-    std::lock_guard lock(componentsMu);
-    for (std::size_t i = 0; i < components.size(); ++i) {
+    const auto all = components();
+    for (std::size_t i = 0; i < all.size(); ++i) {
       if (i) out += ',';
       out += "{\"name\":";
-      appendString(out, components[i].name);
+      appendString(out, all[i].name);
       out += ",\"state\":";
-      appendString(out, components[i].state);
+      appendString(out, all[i].state);
       out += '}';
     }
     out += "]}";
@@ -623,9 +680,10 @@ void RestApi::stop() {
   impl_->timeouts.stop();
 }
 
-void RestApi::setComponents(std::vector<ComponentStatus> components) {
+void RestApi::setPluginSource(PluginLister list, PluginReloader reload) {
   std::lock_guard lock(impl_->componentsMu);
-  impl_->components = std::move(components);
+  impl_->listPlugins = std::move(list);
+  impl_->reloadPlugins = std::move(reload);
 }
 
 void RestApi::setConnectionGauge(std::function<std::size_t()> openConnections) {
@@ -686,6 +744,7 @@ void RestApi::handle(Request& req, Responder responder) {
       return I.subscribe(std::move(spec), "/", responder);
     }
     case Route::Plugins: return responder.respond(I.plugins());
+    case Route::PluginsReload: return I.reloadPluginsRoute(std::move(responder));
     case Route::Health: return responder.respond(I.health());
     case Route::Metrics: {
       Response r;

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <functional>
+
 #include "http/server.h"
 #include "model/model.h"
 #include "rest/sse.h"
@@ -25,7 +27,15 @@ struct ComponentStatus {
   std::string state;    // loaded | refused | stopped | failed
   std::string reason;
   bool builtin = true;
+  std::string keyId;     // signer's key id ("" for built-in parts)
+  std::string health;    // running | degraded | failed as the plugin reports it; "" when not loaded
+  std::string sha256;    // of the loaded file
 };
+
+// Lists the plugins (any thread), and reloads them: `reload` is called on a REST thread and must
+// not block; it calls `done` exactly once, from any thread, with one line per plugin.
+using PluginLister = std::function<std::vector<ComponentStatus>()>;
+using PluginReloader = std::function<void(std::function<void(Result<std::vector<std::string>>)> done)>;
 
 struct RestOptions {
   std::string gatewayId = "gatehouse";
@@ -55,7 +65,7 @@ class RestApi {
   void handle(http::Request& request, http::Responder responder);
   // Wire to http::Server::setObserver for request metrics.
   void observe(const http::Request& request, int status, std::chrono::nanoseconds latency);
-  void setComponents(std::vector<ComponentStatus> components);
+  void setPluginSource(PluginLister list, PluginReloader reload);
   void setConnectionGauge(std::function<std::size_t()> openConnections);
 
   std::string metricsText() const;

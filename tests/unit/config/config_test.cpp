@@ -69,7 +69,9 @@ TEST(Config, EmptyFileMeansAllDefaults) {
   EXPECT_EQ(d.gateway.id, "gatehouse");
   EXPECT_EQ(d.http.listen, "127.0.0.1");
   EXPECT_EQ(d.http.port, 8899);
-  EXPECT_EQ(d.simulator.intervalMs, 1000);
+  EXPECT_EQ(d.pluginHost.maxFileBytes, 64ull << 20);
+  EXPECT_TRUE(d.pluginHost.checkOwner);
+  EXPECT_TRUE(d.plugins.empty());
 }
 
 TEST(Config, EveryKeyIsRead) {
@@ -89,7 +91,11 @@ TEST(Config, EveryKeyIsRead) {
       "  sse_heartbeat_ms: 250\n"
       "  sse_max_clients: 100000\n"
       "auth: {mode: none}\n"
-      "simulator: {enabled: false, temperature_sensors: 10000, lights: 0, interval_ms: 10, provider_prefix: demo}\n");
+      "plugin_host: {directory: /opt/p, trust_store: t, revocation_list: /r.txt, state_dir: /s, max_file_bytes: 4096, "
+      "check_owner: false}\n"
+      "plugins:\n"
+      "  sim: {lights: 0}\n"
+      "  other-one:\n");
   EXPECT_EQ(c.gateway.id, "gw-1.site:a");
   EXPECT_EQ(c.gateway.logLevel, "debug");
   EXPECT_EQ(c.http.listen, "::1");
@@ -105,11 +111,18 @@ TEST(Config, EveryKeyIsRead) {
   EXPECT_EQ(c.http.sseHeartbeatMs, 250);
   EXPECT_EQ(c.http.sseMaxClients, 100000u);
   EXPECT_EQ(c.auth.mode, "none");
-  EXPECT_FALSE(c.simulator.enabled);
-  EXPECT_EQ(c.simulator.temperatureSensors, 10000);
-  EXPECT_EQ(c.simulator.lights, 0);
-  EXPECT_EQ(c.simulator.intervalMs, 10);
-  EXPECT_EQ(c.simulator.providerPrefix, "demo");
+  EXPECT_EQ(c.pluginHost.directory, "/opt/p");
+  EXPECT_EQ(c.pluginHost.trustStore, "t");
+  EXPECT_EQ(c.pluginHost.revocationList, "/r.txt");
+  EXPECT_EQ(c.pluginHost.stateDir, "/s");
+  EXPECT_EQ(c.pluginHost.maxFileBytes, 4096u);
+  EXPECT_FALSE(c.pluginHost.checkOwner);
+  ASSERT_EQ(c.plugins.size(), 2u);
+  EXPECT_EQ(c.plugins[0].name, "sim");
+  EXPECT_EQ(c.plugins[0].line, 18);
+  EXPECT_EQ(c.plugins[0].settings["lights"].as<int>(), 0);
+  EXPECT_EQ(c.plugins[1].name, "other-one");
+  EXPECT_TRUE(c.plugins[1].settings.IsNull());
 }
 
 TEST(Config, ShippedFileLoadsWithDefaultsAndTheDevId) {
@@ -119,7 +132,12 @@ TEST(Config, ShippedFileLoadsWithDefaultsAndTheDevId) {
   Config expected;
   expected.sourcePath = path;
   expected.gateway.id = "gatehouse-dev";
-  EXPECT_EQ(r.value(), expected);
+  Config shipped = r.value();
+  ASSERT_EQ(shipped.plugins.size(), 1u);
+  EXPECT_EQ(shipped.plugins[0].name, "sim");
+  EXPECT_EQ(shipped.plugins[0].settings["interval_ms"].as<int>(), 1000);
+  shipped.plugins.clear();
+  EXPECT_EQ(shipped, expected);
 }
 
 TEST(Config, ShippedFileSpellsOutEveryKey) {
@@ -155,9 +173,9 @@ INSTANTIATE_TEST_SUITE_P(
                   "gw.yaml:2:3: http.prot: unknown key; did you mean \"port\"? Valid keys in http: listen, port, "
                   "threads, max_connections, max_body_bytes, max_header_bytes, header_timeout_ms, body_timeout_ms, "
                   "idle_timeout_ms, sse_queue, sse_heartbeat_ms, sse_stall_timeout_ms, sse_max_clients"},
-        ErrorCase{"unknown_section", "simulater:\n  enabled: false\n",
-                  "gw.yaml:1:1: simulater: unknown key; did you mean \"simulator\"? Valid top-level keys: gateway, "
-                  "http, auth, simulator"},
+        ErrorCase{"unknown_section", "plugin_hots:\n  check_owner: false\n",
+                  "gw.yaml:1:1: plugin_hots: unknown key; did you mean \"plugin_host\"? Valid top-level keys: gateway, "
+                  "http, auth, plugin_host, plugins"},
         ErrorCase{"duplicate_key", "http:\n  port: 1\n  threads: 2\n  port: 2\n",
                   "gw.yaml:4:3: http.port: duplicate key; it is already set at line 2, column 3 (YAML would silently "
                   "keep only one of them)"},
@@ -174,8 +192,8 @@ INSTANTIATE_TEST_SUITE_P(
                   "gw.yaml:2:12: http.threads: must be between 1 and 64, found 0"},
         ErrorCase{"port_above_range", "http: {port: 65536}\n",
                   "gw.yaml:1:14: http.port: must be between 0 and 65535, found 65536"},
-        ErrorCase{"bool_yes", "simulator:\n  enabled: yes\n",
-                  "gw.yaml:2:12: simulator.enabled: expected true or false, found string \"yes\""},
+        ErrorCase{"bool_yes", "plugin_host:\n  check_owner: yes\n",
+                  "gw.yaml:2:16: plugin_host.check_owner: expected true or false, found string \"yes\""},
         ErrorCase{"enum_value", "gateway:\n  log_level: warning\n",
                   "gw.yaml:2:14: gateway.log_level: must be one of trace, debug, info, warn, error; found \"warning\" "
                   "(did you mean \"warn\"?)"},
@@ -183,9 +201,15 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"pattern_id", "gateway:\n  id: 'my gateway'\n",
                   "gw.yaml:2:7: gateway.id: must be 1 to 128 characters from A-Z a-z 0-9 _ . : -, found \"my "
                   "gateway\""},
-        ErrorCase{"pattern_prefix", "simulator:\n  provider_prefix: a/b\n",
-                  "gw.yaml:2:20: simulator.provider_prefix: must be 1 to 128 characters from A-Z a-z 0-9 _ . : -, "
-                  "found \"a/b\""},
+        ErrorCase{"plugin_name", "plugins:\n  Sim: {}\n",
+                  "gw.yaml:2:3: plugins.Sim: must be 1 to 64 characters from a-z 0-9 _ -, found \"Sim\""},
+        ErrorCase{"plugin_block_scalar", "plugins:\n  sim: 5\n",
+                  "gw.yaml:2:8: plugins.sim: expected a section of settings (or nothing), found integer 5"},
+        ErrorCase{"plugins_list", "plugins:\n  - sim\n",
+                  "gw.yaml:2:3: plugins: expected a mapping of names to settings, found a list"},
+        ErrorCase{"plugin_twice", "plugins:\n  sim: {}\n  sim: {lights: 2}\n",
+                  "gw.yaml:3:3: plugins.sim: duplicate key; it is already set at line 2, column 3 (YAML would silently "
+                  "keep only one of them)"},
         ErrorCase{"listen_not_an_address", "http:\n  listen: example.com\n",
                   "gw.yaml:2:11: http.listen: must be an IPv4 or IPv6 address literal (without brackets) or "
                   "\"localhost\", found \"example.com\""},
@@ -196,16 +220,18 @@ INSTANTIATE_TEST_SUITE_P(
                   "max_body_bytes, max_header_bytes, header_timeout_ms, body_timeout_ms, idle_timeout_ms, sse_queue, "
                   "sse_heartbeat_ms, sse_stall_timeout_ms, sse_max_clients, found integer 8080"},
         ErrorCase{"list_for_scalar", "gateway:\n  id: [a, b]\n", "gw.yaml:2:7: gateway.id: expected a string, found a list"},
-        ErrorCase{"empty_value", "simulator:\n  lights:\n",
-                  "gw.yaml:2:3: simulator.lights: expected an integer, found nothing (an empty value); remove the key "
-                  "to use the default"},
+        ErrorCase{"empty_value", "plugin_host:\n  max_file_bytes:\n",
+                  "gw.yaml:2:3: plugin_host.max_file_bytes: expected an integer, found nothing (an empty value); remove "
+                  "the key to use the default"},
         ErrorCase{"syntax", "http:\n  port: 1\n   threads: 2\n",
                   "gw.yaml:3:11: YAML syntax error: illegal map value"},
         ErrorCase{"root_not_mapping", "- http\n- auth\n",
-                  "gw.yaml:1:1: the top level must be a mapping with the keys gateway, http, auth, simulator; found a "
+                  "gw.yaml:1:1: the top level must be a mapping with the keys gateway, http, auth, plugin_host, plugins; "
+                  "found a "
                   "list"},
         ErrorCase{"root_scalar", "hello\n",
-                  "gw.yaml:1:1: the top level must be a mapping with the keys gateway, http, auth, simulator; found "
+                  "gw.yaml:1:1: the top level must be a mapping with the keys gateway, http, auth, plugin_host, plugins; "
+                  "found "
                   "string \"hello\""},
         ErrorCase{"two_documents", "http: {}\n---\nauth: {}\n",
                   "gw.yaml:2:1: a second YAML document starts here; the configuration must be one document"}),
@@ -220,9 +246,9 @@ TEST(Config, AllProblemsAreReportedTogetherInFileOrder) {
       "  listen: 0.0.0.0\n"
       "  port: -1\n"
       "  treads: 4\n"
-      "simulator:\n"
-      "  enabled: 1\n"
-      "  interval_ms: 5\n");
+      "plugin_host:\n"
+      "  check_owner: 1\n"
+      "  max_file_bytes: 5\n");
   EXPECT_EQ(out,
             "gw.yaml:2:7: gateway.id: must be 1 to 128 characters from A-Z a-z 0-9 _ . : -, found \"bad id\"\n"
             "gw.yaml:3:14: gateway.log_level: must be one of trace, debug, info, warn, error; found \"loud\"\n"
@@ -232,8 +258,8 @@ TEST(Config, AllProblemsAreReportedTogetherInFileOrder) {
             "gw.yaml:7:3: http.treads: unknown key; did you mean \"threads\"? Valid keys in http: listen, port, "
             "threads, max_connections, max_body_bytes, max_header_bytes, header_timeout_ms, body_timeout_ms, "
             "idle_timeout_ms, sse_queue, sse_heartbeat_ms, sse_stall_timeout_ms, sse_max_clients\n"
-            "gw.yaml:9:12: simulator.enabled: expected true or false, found integer 1\n"
-            "gw.yaml:10:16: simulator.interval_ms: must be between 10 and 3600000, found 5");
+            "gw.yaml:9:16: plugin_host.check_owner: expected true or false, found integer 1\n"
+            "gw.yaml:10:19: plugin_host.max_file_bytes: must be between 4096 and 1073741824, found 5");
 }
 
 TEST(Config, LoopbackRuleWithoutAuthentication) {
@@ -357,8 +383,8 @@ TEST_F(ConfigDocs, ShowRealErrorOutput) {
       "  listen: 0.0.0.0\n"
       "  prot: 8080\n"
       "  threads: \"4\"\n"
-      "simulator:\n"
-      "  enabled: yes\n");
+      "plugin_host:\n"
+      "  check_owner: yes\n");
   const std::string second = errorsFor("http:\n  port: 8080\n  port: 8081\n");
   for (std::string out : {first, second}) {
     // The docs show the output for a file called etc/gatehouse.yaml.
