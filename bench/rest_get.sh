@@ -88,16 +88,18 @@ http:
   listen: 127.0.0.1
   port: $GW_PORT
   threads: $HTTP_THREADS
-simulator:
-  enabled: true
-  temperature_sensors: 1
+plugin_host:
+  state_dir: $WORK/state
+plugins:
+  sim:
+    temperature_sensors: 1
 EOF
   "$GATEHOUSE_BIN" run --config "$WORK/bench.yaml" >"$WORK/gateway.log" 2>&1 &
   PIDS+=($!)
   GW_PID=$!
   wait_ok "http://127.0.0.1:$GW_PORT/health" "$GW_PID" || { cat "$WORK/gateway.log" >&2; die "gateway did not become healthy"; }
   GW_URL="http://127.0.0.1:$GW_PORT$RESOURCE_PATH"
-  # The simulator declares its devices at start; wait until the resource answers too.
+  # The sim plugin declares its devices at start; wait until the resource answers too.
   wait_ok "$GW_URL" "$GW_PID" || { curl -s "$GW_URL" >&2 || true; die "gateway does not serve $RESOURCE_PATH"; }
 fi
 

@@ -356,19 +356,9 @@ class Validator {
     for (auto it = node.begin(); it != node.end(); ++it) {
       const YAML::Node keyNode = it->first;
       const YAML::Node valueNode = it->second;
-      if (!keyNode.IsScalar()) {
-        report(keyNode.Mark(), fullPath, "keys must be plain names, found " + describe(keyNode) + " as a key");
-        continue;
-      }
+      if (!admitKey(keyNode, fullPath, seen)) continue;
       const std::string& name = keyNode.Scalar();
       const std::string childFull = joinPath(fullPath, displayKey(name));
-      if (const auto previous = seen.find(name); previous != seen.end()) {
-        report(keyNode.Mark(), childFull,
-               "duplicate key; it is already set at line " + std::to_string(previous->second.line + 1) + ", column " +
-                   std::to_string(previous->second.column + 1) + " (YAML would silently keep only one of them)");
-        continue;
-      }
-      seen.emplace(name, keyNode.Mark());
 
       const auto field = std::find_if(fields.begin(), fields.end(), [&](const Field& f) { return f.key == name; });
       if (field == fields.end()) {
@@ -385,6 +375,23 @@ class Validator {
       }
     }
     reportMissingRequired(fields, seen, fullPath, node.Mark().is_null() ? ownerMark : node.Mark());
+  }
+
+  // A mapping key: a plain name seen once in its mapping. Reports and returns false otherwise.
+  bool admitKey(const YAML::Node& keyNode, const std::string& mapPath, std::map<std::string, YAML::Mark, std::less<>>& seen) {
+    if (!keyNode.IsScalar()) {
+      report(keyNode.Mark(), mapPath, "keys must be plain names, found " + describe(keyNode) + " as a key");
+      return false;
+    }
+    const std::string& name = keyNode.Scalar();
+    if (const auto previous = seen.find(name); previous != seen.end()) {
+      report(keyNode.Mark(), joinPath(mapPath, displayKey(name)),
+             "duplicate key; it is already set at line " + std::to_string(previous->second.line + 1) + ", column " +
+                 std::to_string(previous->second.column + 1) + " (YAML would silently keep only one of them)");
+      return false;
+    }
+    seen.emplace(name, keyNode.Mark());
+    return true;
   }
 
   void reportMissingRequired(const std::vector<Field>& fields, const std::map<std::string, YAML::Mark, std::less<>>& seen,
@@ -407,19 +414,9 @@ class Validator {
     for (auto it = node.begin(); it != node.end(); ++it) {
       const YAML::Node keyNode = it->first;
       const YAML::Node valueNode = it->second;
-      if (!keyNode.IsScalar()) {
-        report(keyNode.Mark(), path, "keys must be plain names, found " + describe(keyNode) + " as a key");
-        continue;
-      }
+      if (!admitKey(keyNode, path, seen)) continue;
       const std::string& name = keyNode.Scalar();
       const std::string childPath = joinPath(path, displayKey(name));
-      if (const auto previous = seen.find(name); previous != seen.end()) {
-        report(keyNode.Mark(), childPath,
-               "duplicate key; it is already set at line " + std::to_string(previous->second.line + 1) + ", column " +
-                   std::to_string(previous->second.column + 1) + " (YAML would silently keep only one of them)");
-        continue;
-      }
-      seen.emplace(name, keyNode.Mark());
       if (field.check) {
         if (const std::string complaint = field.check(name); !complaint.empty()) {
           report(keyNode.Mark(), childPath, complaint + ", found " + quoteForMessage(name));

@@ -65,6 +65,19 @@ void install() {
 }
 
 // An alternate stack per thread that runs guarded code, so a stack overflow can still be handled.
+// Owned by the thread: unregistered and freed when the thread ends.
+struct AltStack {
+  void* memory = nullptr;
+  ~AltStack() {
+    if (memory == nullptr) return;
+    stack_t off{};
+    off.ss_flags = SS_DISABLE;
+    sigaltstack(&off, nullptr);
+    std::free(memory);
+  }
+};
+thread_local AltStack tAltStackMemory;
+
 void ensureAltStack() {
   if (tAltStack) return;
   tAltStack = true;
@@ -72,10 +85,14 @@ void ensureAltStack() {
   if (sigaltstack(nullptr, &current) == 0 && (current.ss_flags & SS_DISABLE) == 0) return;   // one exists
   static constexpr std::size_t kSize = 64 * 1024;
   stack_t ss{};
-  ss.ss_sp = std::malloc(kSize);   // kept for the thread's life: the kernel refers to it
+  ss.ss_sp = std::malloc(kSize);
   if (ss.ss_sp == nullptr) return;
   ss.ss_size = kSize;
-  sigaltstack(&ss, nullptr);
+  if (sigaltstack(&ss, nullptr) != 0) {
+    std::free(ss.ss_sp);
+    return;
+  }
+  tAltStackMemory.memory = ss.ss_sp;
 }
 
 std::string describeSignal(int sig, void* address) {

@@ -264,11 +264,16 @@ struct PluginHost::Impl {
   mutable std::mutex mu;                 // guards slots' statuses (read by REST threads)
   std::map<std::string, Slot> slots;     // by name
   std::vector<std::string> order;        // config order
-  std::vector<std::shared_ptr<Library>> graveyard;   // crashed libraries, never unloaded
-
-  void bury(const std::shared_ptr<Library>& library) {
+  // What crashed plugins leave behind is kept for the life of the process, beyond this host's:
+  // the library (its code may still run on its own threads) and its host handle (those threads
+  // may still call it).
+  static void bury(const std::shared_ptr<Library>& library, const std::shared_ptr<gh_host>& host = nullptr) {
+    static std::mutex graveMu;
+    static auto* graveyard = new std::vector<std::shared_ptr<void>>();   // never freed, by design
     library->leak = true;
-    graveyard.push_back(library);
+    std::lock_guard lock(graveMu);
+    graveyard->push_back(library);
+    if (host) graveyard->push_back(host);
   }
 
   Impl(model::Model& m, PluginHostOptions o) : model(m), options(std::move(o)) {
@@ -278,6 +283,30 @@ struct PluginHost::Impl {
     } else {
       versionsError = v.error().message;
       log::error(kLog, "cannot open the plugin version store: " + versionsError + "; every plugin will be refused");
+    }
+  }
+
+  // The trust store and revocation list, read once per load, reload or check (not per plugin:
+  // decoding every key again for each plugin was a third of the start-up time).
+  std::optional<signing::TrustStore> trust;
+  std::string trustError;
+  std::optional<signing::RevocationList> revoked;   // empty when the optional list is absent
+  std::string revokedError;
+
+  void refreshTrust() {
+    trust.reset();
+    trustError.clear();
+    if (auto t = signing::TrustStore::loadDirectory(options.trustStore)) {
+      trust.emplace(std::move(*t));
+    } else {
+      trustError = t.error().message;
+    }
+    revoked.reset();
+    revokedError.clear();
+    if (auto r = signing::RevocationList::loadFile(options.revocationList)) {
+      revoked.emplace(std::move(*r));
+    } else if (!(r.error().code == ErrorCode::NotFound && options.revocationListOptional)) {
+      revokedError = r.error().message;
     }
   }
 
@@ -296,18 +325,9 @@ struct PluginHost::Impl {
     const std::string path = (fs::path(options.directory) / pluginFileName(name)).string();
     status.file = path;
 
-    auto trust = signing::TrustStore::loadDirectory(options.trustStore);
-    if (!trust) return refuse("trust store: " + trust.error().message);
-    auto revoked = signing::RevocationList::loadFile(options.revocationList);
-    std::optional<signing::RevocationList> noneRevoked;
-    const signing::RevocationList* revokedList = nullptr;
-    if (revoked) {
-      revokedList = &*revoked;
-    } else if (revoked.error().code == ErrorCode::NotFound && options.revocationListOptional) {
-      revokedList = nullptr;
-    } else {
-      return refuse("revocation list: " + revoked.error().message);
-    }
+    if (!trust) return refuse("trust store: " + trustError);
+    if (!revokedError.empty()) return refuse("revocation list: " + revokedError);
+    const signing::RevocationList* revokedList = revoked ? &*revoked : nullptr;
 
     signing::FilePolicy policy;
     policy.maxBytes = options.maxFileBytes;
@@ -494,7 +514,7 @@ struct PluginHost::Impl {
   bool checkCall(const GuardResult& g, Instance& instance, const char* what, Failure& failure) {
     if (g.outcome == GuardOutcome::Returned) return true;
     if (g.outcome == GuardOutcome::Crashed) {
-      bury(instance.library);
+      bury(instance.library, instance.host);
       instance.host->crashed.store(true);
       deactivate(*instance.host, "plugin " + instance.host->plugin + " crashed");
       failure = Failure{"failed", std::string(what) + " crashed: " + g.what};
@@ -514,20 +534,21 @@ struct PluginHost::Impl {
     gh_plugin* p = host.instance;
     host.instance = nullptr;
     const GuardResult g = runGuarded([&] { d->destroy(p); });
-    if (g.outcome == GuardOutcome::Crashed) bury(instance.library);
+    if (g.outcome == GuardOutcome::Crashed) bury(instance.library, instance.host);
     if (g.outcome != GuardOutcome::Returned) log::error(kLog, "plugin " + host.plugin + ": destroy " + g.what);
   }
 
   // Stops a started instance; its providers stay (the caller removes or hands them over).
   void stopInstance(Instance& instance) {
     gh_host& host = *instance.host;
+    if (host.crashed.load()) bury(instance.library, instance.host);   // crashed handling a request
     model.unregisterOwner(host.plugin);
     if (instance.started && !host.crashed.load() && host.instance != nullptr) {
       const gh_plugin_descriptor* d = host.descriptor;
       gh_plugin* p = host.instance;
       const GuardResult g = runGuarded([&] { d->stop(p); });
       if (g.outcome == GuardOutcome::Crashed) {
-        bury(instance.library);
+        bury(instance.library, instance.host);
         host.crashed.store(true);
       }
       if (g.outcome != GuardOutcome::Returned) log::error(kLog, "plugin " + host.plugin + ": stop " + g.what);
@@ -614,10 +635,9 @@ struct PluginHost::Impl {
   // True when the key that signed a running library is now revoked, or its manifest expired.
   bool runningTrustWithdrawn(const Library& library) {
     if (library.manifest.notAfter < static_cast<std::int64_t>(std::time(nullptr))) return true;
-    auto revoked = signing::RevocationList::loadFile(options.revocationList);
-    if (revoked) return revoked->isRevoked(library.manifest.keyId);
     // An unreadable list that must exist withdraws trust (fail closed); an absent optional one does not.
-    return !(revoked.error().code == ErrorCode::NotFound && options.revocationListOptional);
+    if (!revokedError.empty()) return true;
+    return revoked && revoked->isRevoked(library.manifest.keyId);
   }
 
   // Replaces a running plugin by a newly verified library (or the same one, for a new config).
@@ -706,6 +726,7 @@ PluginHost::PluginHost(model::Model& model, PluginHostOptions options)
 PluginHost::~PluginHost() { stopAll(); }
 
 Result<void> PluginHost::loadAll(const std::vector<config::PluginBlock>& blocks) {
+  impl_->refreshTrust();
   std::string problems;
   for (const auto& block : blocks) {
     {
@@ -722,6 +743,7 @@ Result<void> PluginHost::loadAll(const std::vector<config::PluginBlock>& blocks)
 }
 
 std::vector<std::string> PluginHost::reload(const std::vector<config::PluginBlock>& blocks) {
+  impl_->refreshTrust();   // a key added to or revoked from the trust store takes effect now
   std::vector<std::string> report;
   // Plugins no longer configured stop first.
   std::vector<std::string> gone;
@@ -762,6 +784,7 @@ std::vector<std::string> PluginHost::reload(const std::vector<config::PluginBloc
 }
 
 Result<std::vector<std::string>> PluginHost::checkSettings(const std::vector<config::PluginBlock>& blocks) {
+  impl_->refreshTrust();
   std::vector<std::string> notes;
   std::string problems;
   for (const auto& block : blocks) {

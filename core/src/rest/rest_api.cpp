@@ -587,24 +587,20 @@ struct RestApi::Impl {
       appendString(out, c.reason);
       out += ",\"builtin\":";
       out += c.builtin ? "true" : "false";
-      out += ",\"signer\":";
-      if (c.keyId.empty()) {
-        out += "null";
-      } else {
-        appendString(out, c.keyId);
-      }
-      out += ",\"health\":";
-      if (c.health.empty()) {
-        out += "null";
-      } else {
-        appendString(out, c.health);
-      }
-      out += ",\"sha256\":";
-      if (c.sha256.empty()) {
-        out += "null";
-      } else {
-        appendString(out, c.sha256);
-      }
+      // Unknown values (a plugin refused before its signature was read) are null, not "".
+      auto appendOrNull = [&out](std::string_view key, const std::string& value) {
+        out += ",\"";
+        out += key;
+        out += "\":";
+        if (value.empty()) {
+          out += "null";
+        } else {
+          appendString(out, value);
+        }
+      };
+      appendOrNull("signer", c.keyId);
+      appendOrNull("health", c.health);
+      appendOrNull("sha256", c.sha256);
       out += '}';
     }
     out += "]}";

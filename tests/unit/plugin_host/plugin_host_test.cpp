@@ -473,6 +473,29 @@ INSTANTIATE_TEST_SUITE_P(
                       ContractCase{"start_crashes", "failed", "SIGSEGV"}),
     [](const ::testing::TestParamInfo<ContractCase>& info) { return std::string(info.param.fixture); });
 
+TEST_F(PluginHostTest, CrashWhileHandlingASetFailsTheRequestAndDisablesOnlyThatPlugin) {
+  install("set_crashes", "set_crashes");
+  sign("set_crashes", "1.0.0");
+  ASSERT_EQ(load("set_crashes").state, "loaded");
+  std::optional<Result<model::CommandResult>> answer;
+  model_.set("set_crashes-device", "fixture", "level", model::Value::ofLong(1),
+             [&](Result<model::CommandResult> r) { answer.emplace(std::move(r)); });
+  ASSERT_TRUE(answer.has_value());
+  ASSERT_FALSE(answer->ok());
+  EXPECT_EQ(answer->error().code, ErrorCode::Unavailable);
+  EXPECT_NE(answer->error().message.find("crashed"), std::string::npos) << answer->error().message;
+  const PluginStatus s = statusOf("set_crashes");
+  EXPECT_EQ(s.state, "failed");
+  // Later requests are refused without running its code again.
+  answer.reset();
+  model_.set("set_crashes-device", "fixture", "level", model::Value::ofLong(2),
+             [&](Result<model::CommandResult> r) { answer.emplace(std::move(r)); });
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_FALSE(answer->ok());
+  host_->stopAll();   // must not call into (or unload) the crashed library
+  EXPECT_EQ(statusOf("set_crashes").state, "stopped");
+}
+
 // --- config blocks ----------------------------------------------------------------------------------
 
 TEST_F(PluginHostTest, ConfigBlockIsValidatedAgainstThePluginsSchema) {
