@@ -6,6 +6,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <cstdio>
 #include <cstring>
@@ -19,6 +20,7 @@
 #include "config/config.h"
 #include "http/server.h"
 #include "model/model.h"
+#include "northbound/mqtt_publisher.h"
 #include "rest/rest_api.h"
 #include "plugin_cli.h"
 #include "plugin_host/plugin_host.h"
@@ -199,6 +201,29 @@ int run(const std::string& path, char** argv) {
   });
   api.setConnectionGauge([&server] { return server.openConnections(); });
 
+  // Northbound MQTT starts before the plugins (so their first values are published too) and stops
+  // after them (so their last values are flushed).
+  std::optional<northbound::MqttPublisher> northboundMqtt;
+  if (cfg.mqttNorthbound.enabled) {
+    northboundMqtt.emplace(model, northbound::optionsFromConfig(cfg));
+    if (auto ok = northboundMqtt->start(); !ok) {
+      std::fprintf(stderr, "%s: %s\n", path.c_str(), ok.error().message.c_str());
+      return 3;
+    }
+  }
+  if (northboundMqtt) {
+    api.setExtraMetrics([&northboundMqtt] {
+      const auto st = northboundMqtt->stats();
+      return std::vector<rest::MetricSample>{
+          {"gatehouse_mqtt_northbound_published_total", "Values published to the northbound broker.", st.published, false},
+          {"gatehouse_mqtt_northbound_dropped_total", "Values not published: the queue or the offline buffer was full.",
+           st.droppedQueueFull + st.droppedBufferFull, false},
+          {"gatehouse_mqtt_northbound_failures_total", "Values the client accepted but failed to publish.", st.publishFailures, false},
+          {"gatehouse_mqtt_northbound_queued", "Values waiting to be published.", st.queued + st.pending, true},
+          {"gatehouse_mqtt_northbound_connected", "1 while connected to the northbound broker.", st.connected ? 1u : 0u, true},
+      };
+    });
+  }
   plugin_host::PluginHost plugins(model, plugin_host::optionsFromConfig(cfg));
   if (auto ok = plugins.loadAll(cfg.plugins); !ok) {
     std::fprintf(stderr, "%s\n", ok.error().message.c_str());
@@ -243,6 +268,7 @@ int run(const std::string& path, char** argv) {
   server.stop();
   api.stop();
   plugins.stopAll();
+  if (northboundMqtt) northboundMqtt->stop();
   log::info("gatehouse", "stopped");
   return 0;
 }

@@ -30,6 +30,30 @@ std::string requireListenAddress(std::string_view value) {
                                 : "must be an IPv4 or IPv6 address literal (without brackets) or \"localhost\"";
 }
 
+// Paho's schemes; anything else would only fail later, at the first connection attempt.
+std::string requireBrokerUri(std::string_view value) {
+  static constexpr std::string_view kSchemes[] = {"tcp://", "mqtt://", "ssl://", "mqtts://", "ws://", "wss://"};
+  for (std::string_view scheme : kSchemes) {
+    if (value.size() > scheme.size() && value.substr(0, scheme.size()) == scheme) return std::string();
+  }
+  return "must be a broker URI such as tcp://host:1883 or ssl://host:8883 (schemes: tcp, mqtt, ssl, mqtts, ws, wss)";
+}
+
+// MQTT wildcards or an empty level would make the topics unsubscribable or ambiguous.
+std::string requireTopicPrefix(std::string_view value) {
+  if (value.empty()) return std::string();
+  if (value.size() > 512 || value.find_first_of("+#") != std::string_view::npos ||
+      value.find('\0') != std::string_view::npos || value.front() == '/' || value.back() == '/' ||
+      value.find("//") != std::string_view::npos) {
+    return "must be up to 512 characters of topic levels separated by single '/', without + # or a leading or trailing '/'";
+  }
+  return std::string();
+}
+
+bool isTlsBroker(std::string_view uri) {
+  return uri.substr(0, 6) == "ssl://" || uri.substr(0, 8) == "mqtts://" || uri.substr(0, 6) == "wss://";
+}
+
 // Every timeout and interval of the HTTP server shares one sane range.
 Field durationMs(std::string key, int defaultValue) {
   Field f = Field::integer(std::move(key), defaultValue);
@@ -95,6 +119,30 @@ Schema buildGatewaySchema() {
           Field::boolean("check_owner", d.pluginHost.checkOwner)
               .doc("Refuse plugin files and folders not owned by root or the gateway's user."),
       }).doc("Where plugins come from and how they are trusted (plugins-signed/README.md)."),
+      Field::section("mqtt_northbound", {
+          Field::boolean("enabled", d.mqttNorthbound.enabled)
+              .doc("Publish every DATA notification to an MQTT broker (`<prefix>/<provider>/<service>/<resource>`)."),
+          Field::stringList("brokers", d.mqttNorthbound.brokers)
+              .validatedBy(requireBrokerUri, "URIs with scheme `tcp`, `mqtt`, `ssl`, `mqtts`, `ws` or `wss`")
+              .doc("Brokers tried in order at each (re)connection; may differ from the brokers of the MQTT bridge."),
+          Field::string("client_id", d.mqttNorthbound.clientId)
+              .doc("MQTT client id; empty: `gatehouse-<gateway.id>`."),
+          Field::string("username", d.mqttNorthbound.username).doc("User name for the broker; empty: none."),
+          Field::string("password", d.mqttNorthbound.password).doc("Password for the broker (never logged); empty: none."),
+          Field::string("ca_file", d.mqttNorthbound.caFile)
+              .doc("PEM file of the CAs that may sign the broker's certificate (TLS brokers); empty: the system's CAs."),
+          Field::string("cert_file", d.mqttNorthbound.certFile).doc("Client certificate (PEM) for mutual TLS; needs `key_file`."),
+          Field::string("key_file", d.mqttNorthbound.keyFile).doc("Private key (PEM) of `cert_file`."),
+          Field::string("prefix", d.mqttNorthbound.prefix)
+              .validatedBy(requireTopicPrefix, "topic levels without `+`, `#` or a leading/trailing `/`")
+              .doc("First topic levels of everything published; empty: `gatehouse/<gateway.id>`. Status: `<prefix>/$status`."),
+          Field::integer("qos", d.mqttNorthbound.qos).range(0, 2).doc("QoS of the published values."),
+          Field::boolean("retain", d.mqttNorthbound.retain).doc("Publish values retained, so new subscribers get the last one at once."),
+          Field::integer("queue", static_cast<std::int64_t>(d.mqttNorthbound.queue))
+              .range(1, 10000000)
+              .doc("Messages kept while the broker is unreachable (the oldest are kept, later ones dropped and counted); also the bound of the notification queue."),
+          Field::integer("keep_alive_s", d.mqttNorthbound.keepAliveS).range(5, 3600).doc("MQTT keep-alive interval in seconds."),
+      }).doc("Northbound MQTT publishing of the model's values (DESIGN.md section 4)."),
       Field::map("plugins")
           .validatedBy(requirePluginName, "plugin names: 1-64 of `a-z 0-9 _ -`")
           .doc("The plugins to load: each key names a plugin, its value is that plugin's settings, checked against the schema the plugin declares."),
@@ -109,6 +157,30 @@ void checkCrossFieldRules(const Values& values, Diagnostics& diagnostics) {
     diagnostics.add(Diagnostic{where->line, where->column, "http.listen",
                                "auth.mode is none, so http.listen must be a loopback address (127.0.0.0/8 or ::1); "
                                "configure authentication before listening on " + listen});
+  }
+  // A certificate without its key (or the reverse) cannot authenticate; TLS files with only
+  // plain brokers would be silently ignored.
+  const bool hasCert = !values.getString("mqtt_northbound.cert_file").empty();
+  const bool hasKey = !values.getString("mqtt_northbound.key_file").empty();
+  if (hasCert != hasKey) {
+    const char* given = hasCert ? "mqtt_northbound.cert_file" : "mqtt_northbound.key_file";
+    const Values::Entry* where = values.find(given);
+    diagnostics.add(Diagnostic{where->line, where->column, given,
+                               "mutual TLS needs both mqtt_northbound.cert_file and mqtt_northbound.key_file"});
+  }
+  const auto& brokers = values.getStringList("mqtt_northbound.brokers");
+  bool anyTls = false;
+  for (const auto& uri : brokers) anyTls = anyTls || isTlsBroker(uri);
+  for (const char* key : {"mqtt_northbound.ca_file", "mqtt_northbound.cert_file", "mqtt_northbound.key_file"}) {
+    if (anyTls || values.getString(key).empty()) continue;
+    const Values::Entry* where = values.find(key);
+    diagnostics.add(Diagnostic{where->line, where->column, key,
+                               "is set but no broker in mqtt_northbound.brokers uses TLS (ssl://, mqtts:// or wss://)"});
+  }
+  if (values.getBool("mqtt_northbound.enabled") && brokers.empty()) {
+    const Values::Entry* where = values.find("mqtt_northbound.brokers");
+    diagnostics.add(Diagnostic{where->line, where->column, "mqtt_northbound.brokers",
+                               "mqtt_northbound.enabled is true, so at least one broker is needed"});
   }
 }
 
@@ -137,6 +209,19 @@ Config bind(const Values& v) {
   c.pluginHost.stateDir = v.getString("plugin_host.state_dir");
   c.pluginHost.maxFileBytes = static_cast<std::uint64_t>(v.getInt("plugin_host.max_file_bytes"));
   c.pluginHost.checkOwner = v.getBool("plugin_host.check_owner");
+  c.mqttNorthbound.enabled = v.getBool("mqtt_northbound.enabled");
+  c.mqttNorthbound.brokers = v.getStringList("mqtt_northbound.brokers");
+  c.mqttNorthbound.clientId = v.getString("mqtt_northbound.client_id");
+  c.mqttNorthbound.username = v.getString("mqtt_northbound.username");
+  c.mqttNorthbound.password = v.getString("mqtt_northbound.password");
+  c.mqttNorthbound.caFile = v.getString("mqtt_northbound.ca_file");
+  c.mqttNorthbound.certFile = v.getString("mqtt_northbound.cert_file");
+  c.mqttNorthbound.keyFile = v.getString("mqtt_northbound.key_file");
+  c.mqttNorthbound.prefix = v.getString("mqtt_northbound.prefix");
+  c.mqttNorthbound.qos = static_cast<int>(v.getInt("mqtt_northbound.qos"));
+  c.mqttNorthbound.retain = v.getBool("mqtt_northbound.retain");
+  c.mqttNorthbound.queue = static_cast<std::size_t>(v.getInt("mqtt_northbound.queue"));
+  c.mqttNorthbound.keepAliveS = static_cast<int>(v.getInt("mqtt_northbound.keep_alive_s"));
   return c;
 }
 

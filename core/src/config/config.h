@@ -56,6 +56,24 @@ struct PluginHostSection {
   bool operator==(const PluginHostSection&) const = default;
 };
 
+// Northbound MQTT: every DATA notification is published to a broker (DESIGN.md section 4).
+struct MqttNorthboundSection {
+  bool enabled = false;
+  std::vector<std::string> brokers{"tcp://127.0.0.1:1883"};   // tried in order; tcp:// mqtt:// ssl:// mqtts:// ws:// wss://
+  std::string clientId;     // "" = "gatehouse-<gateway.id>"
+  std::string username;
+  std::string password;     // never logged
+  std::string caFile;       // "" = the system's trusted CAs (TLS brokers only)
+  std::string certFile;     // client certificate for mutual TLS; with keyFile
+  std::string keyFile;
+  std::string prefix;       // "" = "gatehouse/<gateway.id>"
+  int qos = 0;              // 0..2
+  bool retain = false;
+  std::size_t queue = 100000;   // 1..10000000 messages kept while the broker is unreachable
+  int keepAliveS = 30;          // 5..3600
+  bool operator==(const MqttNorthboundSection&) const = default;
+};
+
 // One entry under `plugins:`: the plugin's name and its settings, still as YAML with their
 // positions in the file, validated later against the schema the plugin declares.
 struct PluginBlock {
@@ -72,6 +90,7 @@ struct Config {
   HttpSection http;
   AuthSection auth;
   PluginHostSection pluginHost;
+  MqttNorthboundSection mqttNorthbound;
   std::vector<PluginBlock> plugins;   // in file order
   bool operator==(const Config&) const = default;
 };

@@ -305,6 +305,7 @@ struct RestApi::Impl {
     return list ? list() : std::vector<ComponentStatus>{};
   }
   std::function<std::size_t()> openConnections;
+  std::function<std::vector<MetricSample>()> extraMetrics;
 
   std::array<std::atomic<std::uint64_t>, 600> byStatus{};
   std::array<std::atomic<std::uint64_t>, kBuckets.size() + 1> buckets{};
@@ -682,6 +683,10 @@ void RestApi::setPluginSource(PluginLister list, PluginReloader reload) {
   impl_->reloadPlugins = std::move(reload);
 }
 
+void RestApi::setExtraMetrics(std::function<std::vector<MetricSample>()> samples) {
+  impl_->extraMetrics = std::move(samples);
+}
+
 void RestApi::setConnectionGauge(std::function<std::size_t()> openConnections) {
   impl_->openConnections = std::move(openConnections);
 }
@@ -824,6 +829,9 @@ std::string RestApi::metricsText() const {
   json::appendDouble(sum, static_cast<double>(I.latencyNanos.load(std::memory_order_relaxed)) / 1e9);
   out += "gatehouse_http_request_duration_seconds_sum " + sum + "\n";
   out += "gatehouse_http_request_duration_seconds_count " + std::to_string(I.requests.load(std::memory_order_relaxed)) + "\n";
+  if (I.extraMetrics) {
+    for (const auto& m : I.extraMetrics()) counter(m.name.c_str(), m.help.c_str(), m.gauge ? "gauge" : "counter", m.value);
+  }
   return out;
 }
 

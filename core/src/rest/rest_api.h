@@ -11,6 +11,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <cstdint>
 #include <vector>
 
 #include <functional>
@@ -34,6 +35,14 @@ struct ComponentStatus {
 
 // Lists the plugins (any thread), and reloads them: `reload` is called on a REST thread and must
 // not block; it calls `done` exactly once, from any thread, with one line per plugin.
+// A metric another part of the gateway exposes on /metrics (name in Prometheus style).
+struct MetricSample {
+  std::string name;
+  std::string help;
+  std::uint64_t value = 0;
+  bool gauge = false;
+};
+
 using PluginLister = std::function<std::vector<ComponentStatus>()>;
 using PluginReloader = std::function<void(std::function<void(Result<std::vector<std::string>>)> done)>;
 
@@ -67,6 +76,8 @@ class RestApi {
   void observe(const http::Request& request, int status, std::chrono::nanoseconds latency);
   void setPluginSource(PluginLister list, PluginReloader reload);
   void setConnectionGauge(std::function<std::size_t()> openConnections);
+  // Set once before start(); called on a REST thread for each GET /metrics.
+  void setExtraMetrics(std::function<std::vector<MetricSample>()> samples);
 
   std::string metricsText() const;
   SseHub& sse();

@@ -175,7 +175,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "idle_timeout_ms, sse_queue, sse_heartbeat_ms, sse_stall_timeout_ms, sse_max_clients"},
         ErrorCase{"unknown_section", "plugin_hots:\n  check_owner: false\n",
                   "gw.yaml:1:1: plugin_hots: unknown key; did you mean \"plugin_host\"? Valid top-level keys: gateway, "
-                  "http, auth, plugin_host, plugins"},
+                  "http, auth, plugin_host, mqtt_northbound, plugins"},
         ErrorCase{"duplicate_key", "http:\n  port: 1\n  threads: 2\n  port: 2\n",
                   "gw.yaml:4:3: http.port: duplicate key; it is already set at line 2, column 3 (YAML would silently "
                   "keep only one of them)"},
@@ -226,11 +226,11 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"syntax", "http:\n  port: 1\n   threads: 2\n",
                   "gw.yaml:3:11: YAML syntax error: illegal map value"},
         ErrorCase{"root_not_mapping", "- http\n- auth\n",
-                  "gw.yaml:1:1: the top level must be a mapping with the keys gateway, http, auth, plugin_host, plugins; "
+                  "gw.yaml:1:1: the top level must be a mapping with the keys gateway, http, auth, plugin_host, mqtt_northbound, plugins; "
                   "found a "
                   "list"},
         ErrorCase{"root_scalar", "hello\n",
-                  "gw.yaml:1:1: the top level must be a mapping with the keys gateway, http, auth, plugin_host, plugins; "
+                  "gw.yaml:1:1: the top level must be a mapping with the keys gateway, http, auth, plugin_host, mqtt_northbound, plugins; "
                   "found "
                   "string \"hello\""},
         ErrorCase{"two_documents", "http: {}\n---\nauth: {}\n",

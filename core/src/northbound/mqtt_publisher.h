@@ -1,0 +1,92 @@
+#pragma once
+// Northbound MQTT (DESIGN.md section 4): every DATA notification of the model is published to
+// `<prefix>/<provider>/<service>/<resource>` with {"value":..,"timestamp":<ms>,"type":".."}, and
+// the gateway's status to `<prefix>/$status` ("online" retained while connected, "offline"
+// retained as the last will and on a clean stop).
+//
+// Ingest never waits for the broker: the only thing between Model::push() and this publisher is
+// the model's bounded subscription queue (capacity = options.queue). One publisher thread drains
+// it into the Paho client, which buffers up to options.queue messages while the broker is
+// unreachable and sends them after the reconnection. While disconnected, the oldest messages are
+// kept and later ones dropped; every drop is counted (stats()).
+//
+// This is the one place in core that wraps Paho: no Paho type appears in this header.
+//
+// Threads: start() and stop() from one controlling thread (the main thread); stats() from any
+// thread, at any time. The destructor stops.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "model/model.h"
+
+namespace gatehouse::core::config {
+struct Config;
+}
+
+namespace gatehouse::core::northbound {
+
+struct MqttPublisherOptions {
+  std::vector<std::string> brokers{"tcp://127.0.0.1:1883"};   // tried in order
+  std::string clientId;     // required
+  std::string username;     // "" = none
+  std::string password;     // "" = none; never logged
+  std::string caFile;       // TLS: "" = the system's CAs
+  std::string certFile;     // mutual TLS, with keyFile
+  std::string keyFile;
+  std::string prefix;       // required: "gatehouse/<gateway id>" by default (optionsFromConfig)
+  int qos = 0;              // 0..2
+  bool retain = false;
+  std::size_t queue = 100000;   // model queue bound and Paho's offline buffer, 1..10000000
+  int keepAliveS = 30;
+  // Reconnection backoff (doubles from min to max). Not in the config file: tests shorten it.
+  int reconnectMinS = 1;
+  int reconnectMaxS = 30;
+};
+
+// Resolves the defaults that depend on the gateway id (client id, prefix).
+MqttPublisherOptions optionsFromConfig(const config::Config& config);
+
+struct MqttPublisherStats {
+  std::uint64_t published = 0;          // values the client reported sent (QoS 0) or acknowledged (QoS 1, 2)
+  std::uint64_t droppedQueueFull = 0;   // notifications lost because the model queue was full
+  std::uint64_t droppedBufferFull = 0;  // values refused by the client's offline buffer (broker away, buffer full)
+  std::uint64_t publishFailures = 0;    // values the client accepted but then reported failed
+  std::uint64_t connections = 0;        // successful (re)connections
+  std::size_t queued = 0;               // notifications waiting in the model queue
+  std::size_t pending = 0;              // values handed to the client and not yet reported sent
+  bool connected = false;
+};
+
+class MqttPublisher {
+ public:
+  MqttPublisher(model::Model& model, MqttPublisherOptions options);
+  ~MqttPublisher();
+  MqttPublisher(const MqttPublisher&) = delete;
+  MqttPublisher& operator=(const MqttPublisher&) = delete;
+
+  // Subscribes to the model, starts the publisher thread and the first connection attempt.
+  // Returns an error only for unusable options (bad URI, QoS, names, unreadable TLS files); an
+  // unreachable broker is not an error: values are buffered and the client keeps reconnecting.
+  Result<void> start();
+
+  // Stops taking notifications, publishes "offline" (retained) when connected, disconnects
+  // (waiting at most about 2 s for in-flight messages) and joins the thread. Idempotent.
+  void stop();
+
+  MqttPublisherStats stats() const;
+
+  // The topic and payload published for one DATA notification (exposed for tests).
+  static std::string topicFor(const std::string& prefix, const model::Notification& n);
+  static std::string payloadFor(const model::Notification& n);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gatehouse::core::northbound

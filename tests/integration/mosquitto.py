@@ -1,0 +1,61 @@
+"""Test fixture: a real mosquitto broker on a free loopback port, stopped by PID (TESTING.md)."""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Mosquitto:
+    def __init__(self):
+        # As root mosquitto drops to user mosquitto: the config must be readable by it.
+        self.dir = tempfile.mkdtemp(prefix="gatehouse-mosquitto-")
+        os.chmod(self.dir, 0o755)
+        self.port = free_port()
+        self.conf = os.path.join(self.dir, "mosquitto.conf")
+        with open(self.conf, "w") as f:
+            f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n" % self.port)
+        os.chmod(self.conf, 0o644)
+        self.proc = None
+
+    def start(self, timeout=10.0):
+        self.proc = subprocess.Popen([MOSQUITTO, "-c", self.conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return self
+            except OSError:
+                time.sleep(0.02)
+        self.stop()
+        raise RuntimeError("mosquitto did not start on port %d" % self.port)
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def close(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def subscribe(self, topic, count, timeout=10):
+        """Runs mosquitto_sub until `count` messages arrived; returns (topic, payload) pairs."""
+        r = subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(self.port), "-t", topic, "-v",
+                            "-C", str(count), "-W", str(timeout)], capture_output=True, text=True, timeout=timeout + 5)
+        return [tuple(line.split(" ", 1)) for line in r.stdout.splitlines() if line]
