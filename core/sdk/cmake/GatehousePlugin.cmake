@@ -8,7 +8,7 @@
 # VERSION   semantic version MAJOR.MINOR.PATCH[-prerelease]. NAME and VERSION reach the code as
 #           GH_PLUGIN_NAME / GH_PLUGIN_VERSION (used by GATEHOUSE_PLUGIN), so the descriptor and
 #           the signed manifest always agree.
-# LIBRARIES linked PRIVATE (static PIC libraries: a plugin may not pull in unsigned .so files).
+# LIBRARIES linked PRIVATE (prefer static PIC libraries; system shared libraries by plain name only).
 # OUTPUT_DIRECTORY  where gh-<name>.so and its .sig go; default GATEHOUSE_PLUGIN_OUTPUT_DIR.
 # SIGNING_KEY       Ed25519 private key (PEM). Default: GATEHOUSE_SIGNING_KEY, else a key made at
 #                   build time in <build>/keys/plugin-signing.key, whose public key lands in

@@ -28,7 +28,8 @@ namespace gatehouse::core::northbound {
 namespace {
 
 using namespace std::chrono_literals;
-using test::MosquittoBroker;
+using test_support::MosquittoFixture;
+using test_support::MosquittoOptions;
 
 struct Received {
   std::string topic;
@@ -108,7 +109,7 @@ bool waitUntil(const std::function<bool()>& pred, std::chrono::milliseconds time
 }
 
 // What an application subscribing now finds on a status topic.
-void expectRetainedOffline(const MosquittoBroker& broker, const std::string& statusTopic) {
+void expectRetainedOffline(const MosquittoFixture& broker, const std::string& statusTopic) {
   Subscriber later(broker.uri(), "later");
   later.connect();
   later.subscribe(statusTopic);
@@ -117,7 +118,7 @@ void expectRetainedOffline(const MosquittoBroker& broker, const std::string& sta
   EXPECT_TRUE(later.on(statusTopic).at(0).retained);
 }
 
-MqttPublisherOptions optionsFor(const MosquittoBroker& broker, const std::string& gatewayId) {
+MqttPublisherOptions optionsFor(const MosquittoFixture& broker, const std::string& gatewayId) {
   MqttPublisherOptions o;
   o.brokers = {broker.uri()};
   o.clientId = "gatehouse-" + gatewayId;
@@ -129,8 +130,8 @@ MqttPublisherOptions optionsFor(const MosquittoBroker& broker, const std::string
 
 class Northbound : public ::testing::Test {
  protected:
-  void SetUp() override { ASSERT_TRUE(broker_.start()) << broker_.lastError(); }
-  MosquittoBroker broker_;
+  void SetUp() override { ASSERT_EQ(broker_.start(), ""); }
+  MosquittoFixture broker_;
   model::Model model_;
 };
 
@@ -252,8 +253,8 @@ TEST_P(NorthboundOutage, KeepsUpToQueueWhileTheBrokerIsAwayAndDeliversThemAfterR
   const auto [queue, pushes] = GetParam();
   // Persistence keeps the subscriber's session (and its QoS 1 subscription) across the restart,
   // so nothing depends on who reconnects first.
-  MosquittoBroker broker(true);
-  ASSERT_TRUE(broker.start()) << broker.lastError();
+  MosquittoFixture broker(MosquittoOptions{.persistence = true});
+  ASSERT_EQ(broker.start(), "");
   model::Model model;
   auto app = std::make_unique<Subscriber>(broker.uri(), "app-outage", false);
   app->connect();
@@ -278,7 +279,7 @@ TEST_P(NorthboundOutage, KeepsUpToQueueWhileTheBrokerIsAwayAndDeliversThemAfterR
     return s.queued == 0 && s.droppedBufferFull + s.droppedQueueFull == expectDropped && s.pending == expectKept;
   })) << "dropped " << pub.stats().droppedBufferFull << "+" << pub.stats().droppedQueueFull << " pending " << pub.stats().pending;
 
-  ASSERT_TRUE(broker.start()) << broker.lastError();
+  ASSERT_EQ(broker.start(), "");
   ASSERT_TRUE(app->waitFor(countOn("gatehouse/gw1/m/s/v", expectKept), 20s))
       << app->on("gatehouse/gw1/m/s/v").size() << " of " << expectKept << "\n" << broker.log();
   ASSERT_TRUE(waitUntil([&] { return pub.stats().published == expectKept; }));
@@ -321,7 +322,7 @@ TEST(NorthboundIngest, PushNeverWaitsForADeadBroker) {
 
   model::Model model;
   MqttPublisherOptions o;
-  o.brokers = {"tcp://127.0.0.1:" + std::to_string(test::freeLoopbackPort())};   // nobody listens
+  o.brokers = {"tcp://127.0.0.1:" + std::to_string(test_support::freeLoopbackPort())};   // nobody listens
   o.clientId = "stuck";
   o.prefix = "gatehouse/stuck";
   o.queue = kQueue;

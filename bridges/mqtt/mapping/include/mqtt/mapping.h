@@ -1,0 +1,121 @@
+#pragma once
+// The MQTT bridge's declarative mappings (bridges/mqtt/README.md documents the file): which topics
+// to subscribe, how a message becomes resource updates and metadata, and where SET/ACT commands go.
+//
+// Threads: a loaded MappingSet is immutable (its data is shared, never changed), so every const
+// method may be called from any threads at once (e.g. the Paho callback thread and request
+// threads). Nothing here does I/O except loadFile (reads the file once).
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "gatehouse/sdk/host.h"
+#include "gatehouse/sdk/value.h"
+#include "mqtt/parsed.h"
+#include "mqtt/payload.h"
+#include "mqtt/topic.h"
+
+namespace gatehouse::bridge::mqtt {
+
+struct Subscription {
+  std::string filter;
+  int qos = 1;
+};
+
+// One value for the model. When `admin` is true the update is for one of the provider's admin
+// resources (service "admin": friendlyName, description, location, from a mapping's `metadata:`):
+// they exist on every provider, so push them but never declare them.
+struct ResourceUpdate {
+  std::string provider, service, resource;
+  sdk::Value value;
+  std::int64_t timestampMs = 0;   // 0 = now (no timestamp configured)
+  std::size_t mapping = 0;        // index of the mapping that produced it
+  bool admin = false;
+};
+
+// A metadata entry of a resource (any `metadata:` key other than the admin resource names).
+struct MetadataUpdate {
+  std::string provider, service, resource, key;
+  sdk::Value value;
+};
+
+struct Extracted {
+  std::vector<ResourceUpdate> updates;
+  std::vector<MetadataUpdate> metadata;
+  // (mapping index, reason) for each mapping that matched but failed (a mapping with several
+  // resources reports one entry; its resources that did extract are still in `updates`).
+  std::vector<std::pair<std::size_t, std::string>> errors;
+  // What to declare for the non-admin updates above (type, unit, MODIFIABLE when a command
+  // exists), one per distinct resource, plus the mapping's actions for each provider seen.
+  // Declare each the first time it is seen; they are the same for every message.
+  std::vector<sdk::ResourceSpec> declarations;
+};
+
+struct CommandRoute {
+  std::string topic;
+  int qos = 1;
+  std::string payload;   // expanded
+  enum class Response { Mqtt5, Ack } response = Response::Mqtt5;
+  std::string ackTopic;  // expanded; Ack only
+  int timeoutMs = 5000;
+  sdk::ValueType resultType = sdk::ValueType::String;   // type of the reply value (the resource's type for SET)
+};
+
+class MappingSet {
+ public:
+  MappingSet();   // empty: no subscriptions, apply() extracts nothing
+
+  // Parses the mappings file strictly: unknown keys, duplicate keys, wrong types and bad values
+  // are all reported at once, one "FILE:LINE:COL: key.path: message" line each, in `error`.
+  static Parsed<MappingSet> loadFile(const std::string& path);
+  static Parsed<MappingSet> loadString(std::string_view yaml, const std::string& displayName);
+
+  std::vector<Subscription> subscriptions() const;   // one per distinct filter (highest QoS)
+
+  // Every mapping whose topic matches contributes; never throws; bounded work per message (the
+  // payload is parsed at most once, at most kMaxPayloadBytes). Names taken from the topic must
+  // pass isSafeName, else that mapping's update is dropped with an error.
+  Extracted apply(std::string_view topic, std::string_view payload) const;
+
+  // The resources of one mapping whose names are literal in the file (wildcard resource names are
+  // only known from a message: see Extracted::declarations), plus its actions.
+  std::vector<sdk::ResourceSpec> declarationsFor(std::size_t mappingIndex, const std::string& provider,
+                                                 const std::string& service) const;
+
+  // The command for a SET/ACT, or nullopt when no mapping gives that resource a command (the
+  // plugin answers NOT_ALLOWED). routeForSet/routeForAct also say why a route cannot be made
+  // (unsafe names, a value that has no JSON form, no command).
+  std::optional<CommandRoute> commandForSet(const std::string& provider, const std::string& service,
+                                            const std::string& resource, const sdk::Value& value) const;
+  std::optional<CommandRoute> commandForAct(const std::string& provider, const std::string& service,
+                                            const std::string& resource,
+                                            const std::vector<std::pair<std::string, sdk::Value>>& params) const;
+  Parsed<CommandRoute> routeForSet(const std::string& provider, const std::string& service, const std::string& resource,
+                                   const sdk::Value& value) const;
+  Parsed<CommandRoute> routeForAct(const std::string& provider, const std::string& service, const std::string& resource,
+                                   const std::vector<std::pair<std::string, sdk::Value>>& params) const;
+
+  std::size_t size() const;
+  const std::string& description(std::size_t mappingIndex) const;   // "mappings[i] TOPIC"; "" when out of range
+
+  struct Data;   // defined in mapping_data.h (private to the library)
+
+ private:
+  explicit MappingSet(std::shared_ptr<const Data> data) : data_(std::move(data)) {}
+  friend Parsed<MappingSet> loadMappings(std::string_view yaml, const std::string& displayName);
+  std::shared_ptr<const Data> data_;
+};
+
+// Reply parsing for Ack responses: {"ok":true,"value":X} -> X as `type` (no "value" -> a null
+// value of that type); {"ok":false,"error":"..."} -> the error text (prefixed "the device
+// refused: "). Anything else is an error saying what is wrong.
+Parsed<sdk::Value> parseAck(std::string_view payload, std::uint32_t type);
+
+}  // namespace gatehouse::bridge::mqtt

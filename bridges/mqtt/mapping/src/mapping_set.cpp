@@ -1,0 +1,328 @@
+#include <algorithm>
+
+#include "mapping_data.h"
+
+namespace gatehouse::bridge::mqtt {
+
+namespace {
+
+constexpr std::size_t kMaxErrorText = 1024;
+
+bool isAdminResource(const std::string& key) {
+  return key == "friendlyName" || key == "description" || key == "location";
+}
+
+std::string quoted(std::string_view s) {
+  std::string out;
+  appendJsonString(out, s.substr(0, 64));
+  if (s.size() > 64) out.insert(out.size() - 1, "...");
+  return out;
+}
+
+// The name for one of provider/service/resource: the literal from the file, else the topic's
+// capture, which must pass D5.
+Parsed<std::string> resolveName(const std::string& literal, const char* key, const std::map<std::string, std::string>& captured) {
+  if (!literal.empty()) return Parsed<std::string>::ok(literal);
+  const auto it = captured.find(key);
+  const std::string value = it == captured.end() ? std::string() : it->second;
+  if (!isSafeName(value)) {
+    return Parsed<std::string>::fail(std::string("the topic level for {") + key + "} is not a safe name: " + quoted(value) +
+                                     " (allowed: 1-128 of A-Z a-z 0-9 _ . : -, no \"..\")");
+  }
+  return Parsed<std::string>::ok(value);
+}
+
+sdk::ResourceSpec specFor(const Mapping& m, const ResourceRule& r, const std::string& provider, const std::string& service,
+                          const std::string& resource) {
+  sdk::ResourceSpec s;
+  s.provider = provider;
+  s.service = service;
+  s.resource = resource;
+  s.type = r.type;
+  s.unit = r.unit;
+  if (m.command) {
+    s.kind = sdk::ResourceKind::StateVariable;
+    s.mutability = sdk::Mutability::Modifiable;
+  }
+  return s;
+}
+
+sdk::ResourceSpec actionSpec(const ActionRule& a, const std::string& provider, const std::string& service) {
+  sdk::ResourceSpec s;
+  s.provider = provider;
+  s.service = service;
+  s.resource = a.name;
+  s.kind = sdk::ResourceKind::Action;
+  s.mutability = sdk::Mutability::Fixed;
+  s.params = a.params;
+  s.resultType = a.resultType;
+  return s;
+}
+
+void addDeclaration(std::vector<sdk::ResourceSpec>& out, sdk::ResourceSpec spec) {
+  for (const auto& d : out) {
+    if (d.provider == spec.provider && d.service == spec.service && d.resource == spec.resource) return;
+  }
+  out.push_back(std::move(spec));
+}
+
+// Replaces the placeholders {value}, {params}, {provider}, {service}, {resource}; other text
+// (including JSON braces) is copied unchanged.
+std::string expandPayload(const std::string& tmpl, const std::map<std::string, std::string>& values) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < tmpl.size()) {
+    if (tmpl[i] == '{') {
+      const std::size_t close = tmpl.find('}', i);
+      if (close != std::string::npos) {
+        const auto it = values.find(tmpl.substr(i + 1, close - i - 1));
+        if (it != values.end()) {
+          out += it->second;
+          i = close + 1;
+          continue;
+        }
+      }
+    }
+    out += tmpl[i++];
+  }
+  return out;
+}
+
+bool nameMatches(const std::string& literal, const std::string& wanted) { return literal.empty() || literal == wanted; }
+
+CommandRoute makeRoute(const CommandRule& c, const std::map<std::string, std::string>& names, std::string payload,
+                       sdk::ValueType resultType) {
+  CommandRoute route;
+  route.topic = c.topic.expand(names);
+  route.qos = c.qos;
+  route.payload = std::move(payload);
+  route.response = c.response;
+  if (c.ackTopic) route.ackTopic = c.ackTopic->expand(names);
+  route.timeoutMs = c.timeoutMs;
+  route.resultType = resultType;
+  return route;
+}
+
+Parsed<CommandRoute> checkNames(const std::string& provider, const std::string& service, const std::string& resource) {
+  for (const auto* n : {&provider, &service, &resource}) {
+    if (!isSafeName(*n)) return Parsed<CommandRoute>::fail("not a valid name: " + quoted(*n));
+  }
+  return Parsed<CommandRoute>::fail("");
+}
+
+}  // namespace
+
+MappingSet::MappingSet() : data_(std::make_shared<const Data>()) {}
+
+std::size_t MappingSet::size() const { return data_->mappings.size(); }
+
+const std::string& MappingSet::description(std::size_t mappingIndex) const {
+  static const std::string kNone;
+  return mappingIndex < data_->mappings.size() ? data_->mappings[mappingIndex].description : kNone;
+}
+
+std::vector<Subscription> MappingSet::subscriptions() const {
+  std::vector<Subscription> out;
+  for (const auto& m : data_->mappings) {
+    auto it = std::find_if(out.begin(), out.end(), [&](const Subscription& s) { return s.filter == m.topic.filter(); });
+    if (it == out.end()) out.push_back(Subscription{m.topic.filter(), m.qos});
+    else it->qos = std::max(it->qos, m.qos);
+  }
+  return out;
+}
+
+Extracted MappingSet::apply(std::string_view topic, std::string_view payload) const {
+  Extracted out;
+  std::optional<Parsed<JsonValue>> doc;   // parsed on first need, once per message
+  for (std::size_t index = 0; index < data_->mappings.size(); ++index) {
+    const Mapping& m = data_->mappings[index];
+    const auto captured = m.topic.match(topic);
+    if (!captured) continue;
+    const auto fail = [&](const std::string& reason) { out.errors.emplace_back(index, reason.substr(0, kMaxErrorText)); };
+
+    const auto provider = resolveName(m.provider, "provider", *captured);
+    if (!provider) { fail(provider.error); continue; }
+    const auto service = resolveName(m.service, "service", *captured);
+    if (!service) { fail(service.error); continue; }
+    if (payload.size() > kMaxPayloadBytes) {
+      fail("payload of " + std::to_string(payload.size()) + " bytes is larger than the limit of " + std::to_string(kMaxPayloadBytes) + " bytes");
+      continue;
+    }
+    const JsonValue* root = nullptr;
+    if (m.format == PayloadFormat::Json) {
+      if (!doc) doc = parseJson(payload);
+      if (!*doc) { fail(doc->error); continue; }
+      root = &*doc->value;
+    }
+    std::int64_t timestampMs = 0;
+    if (m.timestamp) {
+      auto at = resolvePointer(*root, m.timestamp->pointer);
+      if (!at) { fail("timestamp: " + at.error); continue; }
+      auto ts = timestampFromJson(**at.value, m.timestamp->format);
+      if (!ts) { fail(ts.error); continue; }
+      timestampMs = *ts.value;
+    }
+
+    std::string problems;
+    std::vector<std::string> extractedResources;
+    for (const auto& rule : m.resources) {
+      const auto resource = resolveName(rule.name, "resource", *captured);
+      if (!resource) { problems += (problems.empty() ? "" : "; ") + resource.error; continue; }
+      Parsed<sdk::Value> value;
+      if (root != nullptr) {
+        auto at = resolvePointer(*root, rule.pointer);
+        value = at ? valueFromJson(**at.value, rule.type) : Parsed<sdk::Value>::fail(at.error);
+      } else {
+        value = valueFromPayload(payload, m.format, rule.type);
+      }
+      if (!value) {
+        if (problems.size() < kMaxErrorText) problems += (problems.empty() ? "" : "; ") + ("resource " + *resource.value + ": " + value.error);
+        continue;
+      }
+      ResourceUpdate u;
+      u.provider = *provider.value;
+      u.service = *service.value;
+      u.resource = *resource.value;
+      u.value = std::move(*value.value);
+      u.timestampMs = timestampMs;
+      u.mapping = index;
+      out.updates.push_back(std::move(u));
+      addDeclaration(out.declarations, specFor(m, rule, *provider.value, *service.value, *resource.value));
+      extractedResources.push_back(*resource.value);
+    }
+    if (extractedResources.empty()) {   // nothing usable: create nothing (no provider from metadata alone)
+      fail(problems);
+      continue;
+    }
+    for (const auto& a : m.actions) addDeclaration(out.declarations, actionSpec(a, *provider.value, *service.value));
+
+    // Metadata: a pointer that names nothing in this message is skipped (devices often send names
+    // only now and then); admin keys become values of the provider's admin resources.
+    for (const auto& rule : m.metadata) {
+      sdk::Value value;
+      if (rule.fromPayload) {
+        auto at = resolvePointer(*root, rule.pointer);
+        if (!at) continue;
+        const JsonValue& v = **at.value;
+        value = v.kind == JsonValue::Kind::String ? sdk::Value::ofString(v.text) : sdk::Value::ofJson(toJsonText(v));
+      } else {
+        value = sdk::Value::ofString(rule.literal);
+      }
+      if (isAdminResource(rule.key)) {
+        ResourceUpdate u;
+        u.provider = *provider.value;
+        u.service = "admin";
+        u.resource = rule.key;
+        u.value = std::move(value);
+        u.timestampMs = timestampMs;
+        u.mapping = index;
+        u.admin = true;
+        out.updates.push_back(std::move(u));
+      } else {
+        for (const auto& r : extractedResources) {
+          out.metadata.push_back(MetadataUpdate{*provider.value, *service.value, r, rule.key, value});
+        }
+      }
+    }
+    if (!problems.empty()) fail(problems);
+  }
+  return out;
+}
+
+std::vector<sdk::ResourceSpec> MappingSet::declarationsFor(std::size_t mappingIndex, const std::string& provider,
+                                                           const std::string& service) const {
+  std::vector<sdk::ResourceSpec> out;
+  if (mappingIndex >= data_->mappings.size()) return out;
+  const Mapping& m = data_->mappings[mappingIndex];
+  for (const auto& r : m.resources) {
+    if (!r.name.empty()) out.push_back(specFor(m, r, provider, service, r.name));
+  }
+  for (const auto& a : m.actions) out.push_back(actionSpec(a, provider, service));
+  return out;
+}
+
+Parsed<CommandRoute> MappingSet::routeForSet(const std::string& provider, const std::string& service,
+                                             const std::string& resource, const sdk::Value& value) const {
+  using R = Parsed<CommandRoute>;
+  if (auto bad = checkNames(provider, service, resource); !bad.error.empty()) return bad;
+  for (const auto& m : data_->mappings) {
+    if (!m.command || !nameMatches(m.provider, provider) || !nameMatches(m.service, service)) continue;
+    const ResourceRule& rule = m.resources.front();
+    if (!nameMatches(rule.name, resource)) continue;
+    if (value.type() != rule.type) {
+      return R::fail("the value for " + resource + " must be of type " + std::string(sdk::toString(rule.type)) + ", not " +
+                     std::string(sdk::toString(value.type())));
+    }
+    auto json = toJsonText(value);
+    if (!json) return R::fail(json.error);
+    const std::map<std::string, std::string> names{{"provider", provider}, {"service", service}, {"resource", resource}};
+    auto values = names;
+    values["value"] = *json.value;
+    return R::ok(makeRoute(*m.command, names, expandPayload(m.command->payload, values), rule.type));
+  }
+  return R::fail("no mapping gives " + provider + "/" + service + "/" + resource + " a command; it cannot be SET");
+}
+
+Parsed<CommandRoute> MappingSet::routeForAct(const std::string& provider, const std::string& service,
+                                             const std::string& resource,
+                                             const std::vector<std::pair<std::string, sdk::Value>>& params) const {
+  using R = Parsed<CommandRoute>;
+  if (auto bad = checkNames(provider, service, resource); !bad.error.empty()) return bad;
+  for (const auto& m : data_->mappings) {
+    if (!nameMatches(m.provider, provider) || !nameMatches(m.service, service)) continue;
+    for (const auto& a : m.actions) {
+      if (a.name != resource) continue;
+      std::string object = "{";
+      for (const auto& [name, value] : params) {
+        auto json = toJsonText(value);
+        if (!json) return R::fail("parameter " + quoted(name) + ": " + json.error);
+        if (object.size() > 1) object += ',';
+        appendJsonString(object, name);
+        object += ':' + *json.value;
+      }
+      object += '}';
+      const std::map<std::string, std::string> names{{"provider", provider}, {"service", service}, {"resource", resource}};
+      auto values = names;
+      values["params"] = object;
+      return R::ok(makeRoute(a.command, names, expandPayload(a.command.payload, values), a.resultType));
+    }
+  }
+  return R::fail("no mapping declares the action " + provider + "/" + service + "/" + resource);
+}
+
+std::optional<CommandRoute> MappingSet::commandForSet(const std::string& provider, const std::string& service,
+                                                      const std::string& resource, const sdk::Value& value) const {
+  return routeForSet(provider, service, resource, value).value;
+}
+
+std::optional<CommandRoute> MappingSet::commandForAct(const std::string& provider, const std::string& service,
+                                                      const std::string& resource,
+                                                      const std::vector<std::pair<std::string, sdk::Value>>& params) const {
+  return routeForAct(provider, service, resource, params).value;
+}
+
+Parsed<sdk::Value> parseAck(std::string_view payload, std::uint32_t type) {
+  using R = Parsed<sdk::Value>;
+  if (!sdk::isValidType(type)) return R::fail("unknown value type " + std::to_string(type));
+  auto doc = parseJson(payload);
+  if (!doc) return R::fail("the reply is not JSON: " + doc.error);
+  const JsonValue& root = *doc.value;
+  if (root.kind != JsonValue::Kind::Object) return R::fail("the reply must be a JSON object with \"ok\", found a " + std::string(kindName(root.kind)));
+  const JsonValue* ok = root.member("ok");
+  if (ok == nullptr || ok->kind != JsonValue::Kind::Boolean) return R::fail("the reply has no boolean \"ok\"");
+  if (!ok->boolean) {
+    const JsonValue* error = root.member("error");
+    if (error != nullptr && error->kind == JsonValue::Kind::String && !error->text.empty()) {
+      return R::fail("the device refused: " + error->text.substr(0, 256));
+    }
+    return R::fail("the device refused the command (no reason given)");
+  }
+  const auto t = static_cast<sdk::ValueType>(type);
+  const JsonValue* value = root.member("value");
+  if (value == nullptr || value->kind == JsonValue::Kind::Null) return R::ok(sdk::Value::null(t));
+  auto v = valueFromJson(*value, t);
+  if (!v) return R::fail("the reply's value: " + v.error);
+  return v;
+}
+
+}  // namespace gatehouse::bridge::mqtt

@@ -1,0 +1,393 @@
+#include "mqtt_bridge.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "mqtt/topic.h"
+
+namespace gatehouse::bridge::mqtt {
+
+const sdk::ConfigSchema kMqttConfigSchema{
+    sdk::stringList("brokers").required().doc("Broker URIs tried in order (failover): tcp://host:1883 or ssl://host:8883."),
+    sdk::string("client_id", "gatehouse-mqtt").doc("MQTT client id, 1-128 of A-Z a-z 0-9 _ . : -; unique per broker (persistent session)."),
+    sdk::string("username").doc("Broker user name; empty for none."),
+    sdk::string("password").secret().doc("Broker password; never logged."),
+    sdk::string("ca_file").doc("TLS: PEM file of the CA that signed the broker's certificate."),
+    sdk::string("cert_file").doc("Mutual TLS: PEM client certificate (with key_file)."),
+    sdk::string("key_file").doc("Mutual TLS: PEM private key of cert_file."),
+    sdk::string("mappings_file").required().doc("YAML file of topic mappings (see bridges/mqtt/README.md)."),
+    sdk::integer("keep_alive_s", 30).range(5, 3600).doc("MQTT keep-alive interval in seconds."),
+    sdk::integer("bad_payload_log_interval_s", 10).range(1, 86400).doc("At most one bad-payload log line per mapping per this many seconds."),
+};
+
+namespace {
+
+// Device-supplied text (topics, reasons quoting payload bits) made safe for one log line.
+std::string printable(const std::string& s, std::size_t max = 200) {
+  std::string out;
+  for (char c : s.substr(0, max)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
+  if (s.size() > max) out += "...";
+  return out;
+}
+
+std::string key(const std::string& p, const std::string& s, const std::string& r) { return p + "/" + s + "/" + r; }
+
+}  // namespace
+
+MqttBridge::~MqttBridge() {
+  // stop() is the normal path; this covers a failed start() (the host then skips stop()).
+  if (client_) client_->close();
+  {
+    std::lock_guard lock(pendingMu_);
+    stopping_ = true;
+    pendingCv_.notify_all();
+  }
+  if (sweeper_.joinable()) sweeper_.join();
+}
+
+sdk::Status MqttBridge::configure(const sdk::Config& config) {
+  PahoOptions o;
+  o.serverUris = config.getStringList("brokers");
+  o.clientId = config.getString("client_id");
+  o.username = config.getString("username");
+  o.password = config.getString("password");
+  o.caFile = config.getString("ca_file");
+  o.certFile = config.getString("cert_file");
+  o.keyFile = config.getString("key_file");
+  o.keepAliveS = static_cast<int>(config.getInt("keep_alive_s"));
+  if (o.serverUris.empty()) return sdk::Status::invalidArgument("brokers: give at least one broker URI, e.g. tcp://127.0.0.1:1883");
+  // The client id names the reply topic, so it must be one topic level.
+  if (!isSafeName(o.clientId))
+    return sdk::Status::invalidArgument("client_id '" + printable(o.clientId) + "' must be 1-128 of A-Z a-z 0-9 _ . : -");
+  if (o.certFile.empty() != o.keyFile.empty())
+    return sdk::Status::invalidArgument("cert_file and key_file go together (mutual TLS needs both)");
+  mappingsFile_ = config.getString("mappings_file");
+  if (mappingsFile_.empty()) return sdk::Status::invalidArgument("mappings_file: give the path of the mappings YAML file");
+  badLogInterval_ = std::chrono::seconds(config.getInt("bad_payload_log_interval_s"));
+  replyTopic_ = "gatehouse/replies/" + o.clientId;
+  paho_ = std::move(o);
+  return sdk::Status::ok();
+}
+
+sdk::Status MqttBridge::start() {
+  if (paho_.serverUris.empty()) return sdk::Status::invalidArgument("the MQTT bridge is not configured (brokers, mappings_file)");
+  auto loaded = MappingSet::loadFile(mappingsFile_);
+  if (!loaded) return sdk::Status::invalidArgument(loaded.error);
+  mappings_ = std::move(*loaded.value);
+  bad_.assign(mappings_.size(), BadCounter{});
+  {
+    std::lock_guard lock(pendingMu_);
+    stopping_ = false;
+  }
+  host().reportStatus(sdk::PluginState::Degraded, "connecting to " + paho_.serverUris.front());
+  client_ = std::make_unique<PahoClient>();
+  auto s = client_->start(
+      paho_, [this](const IncomingMessage& m) { onMessage(m); },
+      [this](bool connected, const std::string& reason) { onConnection(connected, reason); });
+  if (!s) {
+    client_.reset();
+    return s;
+  }
+  sweeper_ = std::thread([this] { sweepLoop(); });
+  host().info("MQTT bridge: " + std::to_string(mappings_.size()) + " mappings from " + mappingsFile_ + ", " +
+              std::to_string(mappings_.subscriptions().size()) + " subscriptions");
+  return sdk::Status::ok();
+}
+
+void MqttBridge::stop() {
+  if (client_) client_->close();   // no Paho callback runs after this
+  std::map<std::uint64_t, PendingCommand> left;
+  {
+    std::lock_guard lock(pendingMu_);
+    stopping_ = true;
+    left.swap(pending_);
+    pendingCv_.notify_all();
+  }
+  if (sweeper_.joinable()) sweeper_.join();
+  for (auto& [id, c] : left)
+    c.request.fail(GH_ERR_UNAVAILABLE, "the MQTT bridge stopped before the device answered on " + c.waitTopic);
+  reportBadPayloads(true);
+}
+
+void MqttBridge::onConnection(bool connected, const std::string& reason) {
+  if (!connected) {
+    host().reportStatus(sdk::PluginState::Degraded, reason);
+    host().warn("MQTT: " + reason);
+    return;
+  }
+  // The session may have been lost (broker restarted without persistence, session expired):
+  // subscribing again is harmless when it was not.
+  resubscribe();
+}
+
+void MqttBridge::resubscribe() {
+  std::vector<TopicSubscription> subs;
+  for (const auto& s : mappings_.subscriptions()) subs.push_back({s.filter, s.qos});
+  subs.push_back({replyTopic_, 1});
+  {
+    std::lock_guard lock(pendingMu_);
+    for (const auto& t : ackTopics_) subs.push_back({t, 1});
+  }
+  const std::string broker = paho_.serverUris.size() == 1 ? paho_.serverUris.front() : "the broker";
+  auto s = client_->subscribe(subs, [this, broker, n = subs.size()](const sdk::Status& st) {
+    if (st) {
+      host().reportStatus(sdk::PluginState::Running, "connected to " + broker + ", " + std::to_string(n) + " subscriptions");
+    } else {
+      host().reportStatus(sdk::PluginState::Degraded, "subscribing failed: " + st.message());
+      host().error("MQTT: subscribing failed: " + st.message());
+    }
+  });
+  if (!s) host().reportStatus(sdk::PluginState::Degraded, "subscribing failed: " + s.message());
+}
+
+void MqttBridge::onMessage(const IncomingMessage& message) {
+  if (handleReply(message)) return;
+  applyMappings(message);
+}
+
+void MqttBridge::applyMappings(const IncomingMessage& message) {
+  Extracted x = mappings_.apply(message.topic, message.payload);
+  for (const auto& [index, reason] : x.errors) noteBadPayload(index, message.topic, reason);
+  for (const auto& spec : x.declarations) {
+    const std::string k = key(spec.provider, spec.service, spec.resource);
+    {
+      std::lock_guard lock(declaredMu_);
+      if (!declared_.insert(k).second) continue;
+    }
+    if (auto s = host().declareResource(spec); !s) host().warn("MQTT: cannot declare " + printable(k) + ": " + s.message());
+  }
+  for (const auto& u : x.updates) {
+    if (auto s = host().push(u.provider, u.service, u.resource, u.value, u.timestampMs); !s)
+      noteBadPayload(u.mapping, message.topic, "the gateway refused the value: " + s.message());
+  }
+  for (const auto& m : x.metadata) {
+    if (auto s = host().setMetadata(m.provider, m.service, m.resource, m.key, m.value); !s)
+      host().debug("MQTT: metadata " + m.key + " refused: " + s.message());
+  }
+}
+
+void MqttBridge::noteBadPayload(std::size_t mapping, const std::string& topic, const std::string& reason) {
+  std::string line;
+  {
+    std::lock_guard lock(badMu_);
+    if (mapping >= bad_.size()) return;
+    auto& b = bad_[mapping];
+    ++b.total;
+    ++b.sinceReport;
+    b.lastTopic = topic;
+    b.lastReason = reason;
+    const auto now = std::chrono::steady_clock::now();
+    if (b.everReported && now - b.lastReport < badLogInterval_) return;   // the sweeper reports it later
+    line = mappings_.description(mapping) + ": " + std::to_string(b.sinceReport) + " bad payload(s), latest on topic '" +
+           printable(topic) + "': " + printable(reason, 300);
+    b.sinceReport = 0;
+    b.everReported = true;
+    b.lastReport = now;
+  }
+  host().warn("MQTT: " + line);
+}
+
+void MqttBridge::reportBadPayloads(bool force) {
+  std::vector<std::string> lines;
+  {
+    std::lock_guard lock(badMu_);
+    const auto now = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < bad_.size(); ++i) {
+      auto& b = bad_[i];
+      if (b.sinceReport == 0 || (!force && now - b.lastReport < badLogInterval_)) continue;
+      lines.push_back(mappings_.description(i) + ": " + std::to_string(b.sinceReport) + " bad payload(s), latest on topic '" +
+                      printable(b.lastTopic) + "': " + printable(b.lastReason, 300));
+      b.sinceReport = 0;
+      b.lastReport = now;
+    }
+  }
+  for (const auto& l : lines) host().warn("MQTT: " + l);
+}
+
+std::uint64_t MqttBridge::badPayloads(std::size_t mappingIndex) const {
+  std::lock_guard lock(badMu_);
+  return mappingIndex < bad_.size() ? bad_[mappingIndex].total : 0;
+}
+
+// ---- SET / ACT ------------------------------------------------------------------------------
+
+void MqttBridge::onSet(sdk::Request request, const std::string& provider, const std::string& service,
+                       const std::string& resource, const sdk::Value& value) {
+  sendRouted(std::move(request), mappings_.routeForSet(provider, service, resource, value), provider, service, resource);
+}
+
+void MqttBridge::onAct(sdk::Request request, const std::string& provider, const std::string& service,
+                       const std::string& resource, const sdk::ActParams& params) {
+  sendRouted(std::move(request), mappings_.routeForAct(provider, service, resource, params), provider, service, resource);
+}
+
+// A resource without a command is NOT_ALLOWED; a command that cannot be built from the request
+// (e.g. a parameter the payload template needs) is INVALID_ARGUMENT.
+void MqttBridge::sendRouted(sdk::Request request, Parsed<CommandRoute> route, const std::string& provider,
+                            const std::string& service, const std::string& resource) {
+  if (!route) {
+    const bool noCommand = route.error.empty() || route.error.rfind("no mapping", 0) == 0;
+    request.fail(noCommand ? GH_ERR_NOT_ALLOWED : GH_ERR_INVALID_ARGUMENT,
+                 route.error.empty() ? "no command topic is configured for " + key(provider, service, resource) : route.error);
+    return;
+  }
+  sendCommand(std::move(request), *route.value);
+}
+
+void MqttBridge::sendCommand(sdk::Request request, const CommandRoute& route) {
+  if (!client_) {
+    request.fail(GH_ERR_UNAVAILABLE, "the MQTT bridge is not started");
+    return;
+  }
+  const bool ack = route.response == CommandRoute::Response::Ack;
+  std::uint64_t id = 0;
+  bool needSubscribe = false;
+  {
+    std::lock_guard lock(pendingMu_);
+    if (stopping_) {
+      request.fail(GH_ERR_UNAVAILABLE, "the MQTT bridge is stopping");
+      return;
+    }
+    id = nextCommand_++;
+    PendingCommand c;
+    c.request = request;
+    c.waitTopic = ack ? route.ackTopic : replyTopic_;
+    c.ack = ack;
+    c.resultType = route.resultType;
+    c.timeoutMs = route.timeoutMs;
+    c.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(route.timeoutMs);
+    pending_.emplace(id, std::move(c));
+    if (ack) needSubscribe = ackTopics_.insert(route.ackTopic).second;
+    pendingCv_.notify_all();
+  }
+  if (!needSubscribe) {
+    publishCommand(id, route);
+    return;
+  }
+  // First command using this ack topic: publish only once the subscription is in place, or the
+  // device's answer could arrive before it and be lost.
+  auto s = client_->subscribe({{route.ackTopic, 1}}, [this, id, route](const sdk::Status& st) {
+    if (!st) {
+      {
+        std::lock_guard lock(pendingMu_);
+        ackTopics_.erase(route.ackTopic);
+      }
+      failCommand(id, GH_ERR_UNAVAILABLE, "cannot subscribe to the ack topic " + route.ackTopic + ": " + st.message());
+      return;
+    }
+    publishCommand(id, route);
+  });
+  if (!s) {
+    {
+      std::lock_guard lock(pendingMu_);
+      ackTopics_.erase(route.ackTopic);
+    }
+    failCommand(id, s.code(), "cannot subscribe to the ack topic " + route.ackTopic + ": " + s.message());
+  }
+}
+
+void MqttBridge::publishCommand(std::uint64_t id, const CommandRoute& route) {
+  OutgoingMessage m;
+  m.topic = route.topic;
+  m.payload = route.payload;
+  m.qos = route.qos;
+  if (route.response == CommandRoute::Response::Mqtt5) {
+    m.responseTopic = replyTopic_;
+    m.correlationData = std::to_string(id);
+  }
+  auto s = client_->publish(m, [this, id, topic = route.topic](const sdk::Status& st) {
+    if (!st) failCommand(id, GH_ERR_UNAVAILABLE, "cannot publish the command to " + topic + ": " + st.message());
+  });
+  if (!s) failCommand(id, s.code(), "cannot publish the command to " + route.topic + ": " + s.message());
+}
+
+void MqttBridge::failCommand(std::uint64_t id, gh_status code, const std::string& message) {
+  sdk::Request r;
+  {
+    std::lock_guard lock(pendingMu_);
+    auto it = pending_.find(id);
+    if (it == pending_.end()) return;
+    r = it->second.request;
+    pending_.erase(it);
+  }
+  r.fail(code, message);
+}
+
+bool MqttBridge::handleReply(const IncomingMessage& message) {
+  std::optional<PendingCommand> done;
+  bool isReplyTopic = message.topic == replyTopic_;
+  {
+    std::lock_guard lock(pendingMu_);
+    if (isReplyTopic) {
+      std::uint64_t id = 0;
+      try {
+        std::size_t used = 0;
+        id = std::stoull(message.correlationData, &used);
+        if (used != message.correlationData.size()) id = 0;
+      } catch (...) {
+        id = 0;
+      }
+      auto it = pending_.find(id);
+      if (it != pending_.end() && !it->second.ack) {
+        done = std::move(it->second);
+        pending_.erase(it);
+      }
+    } else if (ackTopics_.count(message.topic) > 0) {
+      // An ack carries no correlation: it answers the oldest command waiting on that topic.
+      for (auto it = pending_.begin(); it != pending_.end(); ++it) {
+        if (it->second.ack && it->second.waitTopic == message.topic) {
+          done = std::move(it->second);
+          pending_.erase(it);
+          break;
+        }
+      }
+    }
+  }
+  if (done) finishCommand(std::move(*done), message.payload);
+  else if (isReplyTopic) host().debug("MQTT: a reply on " + replyTopic_ + " matches no waiting command (late or unknown)");
+  return isReplyTopic;   // an ack topic may also be mapped: let the mappings see it
+}
+
+void MqttBridge::finishCommand(PendingCommand command, const std::string& payload) {
+  auto v = parseAck(payload, static_cast<std::uint32_t>(command.resultType));
+  if (!v) {
+    // "the device refused: ..." is the device's answer; anything else is a malformed reply.
+    const bool refused = v.error.rfind("the device refused", 0) == 0;
+    command.request.fail(refused ? GH_ERR_CONFLICT : GH_ERR_INTERNAL,
+                         refused ? v.error : "bad reply on " + command.waitTopic + ": " + v.error);
+    return;
+  }
+  if (v.value->isNull()) {
+    command.request.complete();
+  } else {
+    command.request.complete(*v.value);
+  }
+}
+
+void MqttBridge::sweepLoop() {
+  std::unique_lock lock(pendingMu_);
+  while (!stopping_) {
+    auto wakeAt = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+    for (const auto& [id, c] : pending_) wakeAt = std::min(wakeAt, c.deadline);
+    pendingCv_.wait_until(lock, wakeAt, [this] { return stopping_; });
+    if (stopping_) break;
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<PendingCommand> expired;
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (it->second.deadline <= now) {
+        expired.push_back(std::move(it->second));
+        it = pending_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    lock.unlock();
+    for (auto& c : expired)
+      c.request.fail(GH_ERR_TIMEOUT, "the device did not answer on " + c.waitTopic + " within " +
+                                         std::to_string(c.timeoutMs) + " ms");
+    reportBadPayloads(false);
+    lock.lock();
+  }
+}
+
+}  // namespace gatehouse::bridge::mqtt
