@@ -47,36 +47,16 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True   # no bench/__pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import SetupError, free_port, tail, tcp_ok  # noqa: E402
+
 MIN_RATIO = 0.8
 START_TIMEOUT_S = 15.0
 
 
-class SetupError(Exception):
-    """The benchmark could not run (exit 2)."""
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def tail(path, lines=20):
-    try:
-        with open(path, errors="replace") as f:
-            return "".join(f.readlines()[-lines:])
-    except OSError as e:
-        return "(no log: %s)" % e
-
-
-def tcp_ok(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1.0).close()
-        return True
-    except OSError:
-        return False
 
 
 class Processes:

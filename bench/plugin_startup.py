@@ -44,6 +44,10 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True   # no bench/__pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import SetupError, free_port, tail, tcp_ok  # noqa: E402
+
 PLUGINS = 20
 PAD_PREFIX = "benchpad4"      # bench/plugins/CMakeLists.txt: benchpad${BENCH_PAD_MIB}_NN
 MAX_G20_MS = 100.0
@@ -52,16 +56,6 @@ START_TIMEOUT_S = 15.0
 POLL_S = 0.001
 
 
-class SetupError(Exception):
-    """The benchmark could not run or a run was invalid (exit 2)."""
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def run_cli(args):
@@ -107,13 +101,6 @@ def cpu_and_wait_ms(pid):
         return None, None
     return cpu / 1e6, wait / 1e6
 
-
-def tcp_ok(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=2.0).close()
-        return True
-    except OSError:
-        return False
 
 
 class Bench:
@@ -300,13 +287,6 @@ class Bench:
         else:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
-
-def tail(path, lines=20):
-    try:
-        with open(path, errors="replace") as f:
-            return "".join(f.readlines()[-lines:])
-    except OSError as e:
-        return "(no log: %s)" % e
 
 
 def main():

@@ -76,5 +76,52 @@ class MqttBridgeTest(unittest.TestCase):
         self.assertIn(status, (400, 404))
 
 
+class ShippedExampleTest(unittest.TestCase):
+    """etc/examples/mqtt.yaml as shipped (only the ports changed to free ones) with
+    scripts/mqtt-demo-device: readings reach REST and northbound MQTT; the blink action is answered."""
+
+    def test_example_config_and_demo_device(self):
+        broker = Mosquitto().start()
+        gw = Gateway()
+        device = None
+        try:
+            with open(os.path.join(SOURCE, "etc/examples/mqtt.yaml")) as f:
+                text = f.read()
+            text = (text.replace("tcp://127.0.0.1:1883", "tcp://127.0.0.1:%d" % broker.port)
+                        .replace("port: 8899", "port: 0")
+                        .replace("mappings_file: etc/examples/", "mappings_file: %s/etc/examples/" % os.path.abspath(SOURCE))
+                        .replace("gateway:\n", "gateway:\n  log_level: info\n"))
+            text += "plugin_host:\n  state_dir: %s\n" % os.path.join(gw.dir.name, "state")
+            gw.write_config(text=text)
+            check = subprocess.run([os.environ.get("GATEHOUSE_BIN", "build/core/app/gatehouse"), "config", "check",
+                                    gw.config], capture_output=True, text=True, timeout=30)
+            self.assertEqual(check.returncode, 0, check.stderr)
+            gw.start()
+            env = dict(os.environ, MQTT_PORT=str(broker.port), DEMO_INTERVAL="0.2", DEMO_COUNT="100")
+            device = subprocess.Popen([os.path.join(SOURCE, "scripts/mqtt-demo-device")], env=env,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            path = "/sensinact/providers/kitchen-1/services/env/resources/temperature/GET"
+            deadline = time.time() + 20
+            status = None
+            while time.time() < deadline:
+                status, _, body = gw.request("GET", path)
+                if status == 200:
+                    break
+                time.sleep(0.1)
+            self.assertEqual(status, 200, gw.logs()[-2000:])
+            self.assertIsInstance(json.loads(body)["response"]["value"], float)
+            northbound = broker.subscribe("gatehouse/gatehouse-mqtt-demo/kitchen-1/env/temperature", 1)
+            self.assertEqual(len(northbound), 1)
+            act = gw.json("POST", "/sensinact/providers/lamp-1/services/light/resources/blink/ACT",
+                          {"parameters": [{"name": "times", "type": "int", "value": 3}]})
+            self.assertIn("blinked", act["response"]["result"])
+        finally:
+            if device is not None:
+                device.terminate()
+                device.wait(10)
+            self.assertEqual(gw.stop(), 0)
+            broker.close()
+
+
 if __name__ == "__main__":
     unittest.main()
