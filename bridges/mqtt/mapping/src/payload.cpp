@@ -324,6 +324,8 @@ Parsed<std::int64_t> timestampFromJson(const JsonValue& value, TimestampFormat f
   if (isIntegerLiteral(number->text)) {
     auto secs = exactInteger(*number);
     if (!secs) return R::fail("timestamp in seconds: " + secs.error);
+    // Range first: multiplying a far-out value by 1000 would overflow (found by fuzz_mqtt_payload).
+    if (*secs.value < 0) return R::fail("timestamp " + shown(number->text) + " is before 1970");
     if (*secs.value > kMaxEpochMs / 1000) return R::fail("timestamp " + shown(number->text) + " is after the year 9999");
     return checkedEpochMs(*secs.value * 1000, number->text);
   }
