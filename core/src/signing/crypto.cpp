@@ -213,7 +213,7 @@ Result<PrivateKey> PrivateKey::fromPem(std::string_view pem) {
   EVP_PKEY* pkey = PEM_read_bio_PrivateKey(bio.get(), nullptr, noPassphrase, nullptr);
   if (pkey == nullptr) {
     return opensslError(ErrorCode::BadRequest,
-                        "not an unencrypted PEM private key (expected \"-----BEGIN PRIVATE KEY-----\")");
+                        "not an unencrypted PKCS#8 PEM private key, as `gatehouse plugin keygen` writes");
   }
   auto handle = wrap(pkey);
   if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_ED25519) {
