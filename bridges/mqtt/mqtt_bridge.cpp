@@ -36,6 +36,7 @@ std::string key(const std::string& p, const std::string& s, const std::string& r
 
 MqttBridge::~MqttBridge() {
   // stop() is the normal path; this covers a failed start() (the host then skips stop()).
+  if (commands_) commands_->close();
   if (client_) client_->close();
   {
     std::lock_guard lock(pendingMu_);
@@ -88,6 +89,32 @@ sdk::Status MqttBridge::start() {
     client_.reset();
     return s;
   }
+  if (mappings_.hasCommands()) {
+    // Commands go out on a second connection with a clean session, so that nothing this bridge
+    // publishes at QoS 1/2 lives in the persistent session: a command in flight when the
+    // connection breaks fails (503) instead of being re-sent later by Paho, which would both
+    // actuate a device long after the REST call gave up and hit Paho C 1.3.12's corruption of
+    // re-sent packets (docs/architecture.md). The ingest session stays persistent (no loss).
+    PahoOptions c = paho_;
+    c.clientId = paho_.clientId + "-cmd";
+    c.cleanStart = true;
+    c.sessionExpiryS = 0;
+    commands_ = std::make_unique<PahoClient>();
+    auto cs = commands_->start(c, {}, [this](bool connected, const std::string& reason) {
+      {
+        std::lock_guard lock(stateMu_);
+        commandsUp_ = connected;
+      }
+      if (!connected) host().warn("MQTT (commands): " + reason);
+      reportState();
+    });
+    if (!cs) {
+      commands_.reset();
+      client_->close();
+      client_.reset();
+      return cs;
+    }
+  }
   sweeper_ = std::thread([this] { sweepLoop(); });
   host().info("MQTT bridge: " + std::to_string(mappings_.size()) + " mappings from " + mappingsFile_ + ", " +
               std::to_string(mappings_.subscriptions().size()) + " subscriptions");
@@ -95,6 +122,7 @@ sdk::Status MqttBridge::start() {
 }
 
 void MqttBridge::stop() {
+  if (commands_) commands_->close();
   if (client_) client_->close();   // no Paho callback runs after this
   std::map<std::uint64_t, PendingCommand> left;
   {
@@ -109,8 +137,22 @@ void MqttBridge::stop() {
   reportBadPayloads(true);
 }
 
+void MqttBridge::reportState() {
+  std::lock_guard lock(stateMu_);
+  if (subscribedReason_.empty()) return;   // the ingest side reports its own problems
+  if (commands_ && !commandsUp_) {
+    host().reportStatus(sdk::PluginState::Degraded, "subscribed; the command connection is not up yet");
+    return;
+  }
+  host().reportStatus(sdk::PluginState::Running, subscribedReason_);
+}
+
 void MqttBridge::onConnection(bool connected, const std::string& reason) {
   if (!connected) {
+    {
+      std::lock_guard lock(stateMu_);
+      subscribedReason_.clear();
+    }
     host().reportStatus(sdk::PluginState::Degraded, reason);
     host().warn("MQTT: " + reason);
     return;
@@ -131,7 +173,11 @@ void MqttBridge::resubscribe() {
   const std::string broker = paho_.serverUris.size() == 1 ? paho_.serverUris.front() : "the broker";
   auto s = client_->subscribe(subs, [this, broker, n = subs.size()](const sdk::Status& st) {
     if (st) {
-      host().reportStatus(sdk::PluginState::Running, "connected to " + broker + ", " + std::to_string(n) + " subscriptions");
+      {
+        std::lock_guard lock(stateMu_);
+        subscribedReason_ = "connected to " + broker + ", " + std::to_string(n) + " subscriptions";
+      }
+      reportState();
     } else {
       host().reportStatus(sdk::PluginState::Degraded, "subscribing failed: " + st.message());
       host().error("MQTT: subscribing failed: " + st.message());
@@ -295,7 +341,8 @@ void MqttBridge::publishCommand(std::uint64_t id, const CommandRoute& route) {
     m.responseTopic = replyTopic_;
     m.correlationData = std::to_string(id);
   }
-  auto s = client_->publish(m, [this, id, topic = route.topic](const sdk::Status& st) {
+  PahoClient& out = commands_ ? *commands_ : *client_;
+  auto s = out.publish(m, [this, id, topic = route.topic](const sdk::Status& st) {
     if (!st) failCommand(id, GH_ERR_UNAVAILABLE, "cannot publish the command to " + topic + ": " + st.message());
   });
   if (!s) failCommand(id, s.code(), "cannot publish the command to " + route.topic + ": " + s.message());

@@ -97,7 +97,13 @@ class MqttBridge final : public sdk::Bridge {
   std::chrono::seconds badLogInterval_{10};
   std::string replyTopic_;
   MappingSet mappings_;
-  std::unique_ptr<PahoClient> client_;
+  std::unique_ptr<PahoClient> client_;     // persistent session: subscriptions, replies
+  std::unique_ptr<PahoClient> commands_;   // clean session: publishes SET/ACT commands (see start())
+  // Running = subscribed on client_ and (when there is one) commands_ connected.
+  std::mutex stateMu_;
+  std::string subscribedReason_;   // "" while not subscribed
+  bool commandsUp_ = false;
+  void reportState();
 
   std::mutex declaredMu_;
   std::set<std::string> declared_;   // "provider/service/resource" already declared (or tried)

@@ -56,11 +56,14 @@ struct PahoOptions {
   int minRetryS = 1;                     // reconnect backoff, doubled up to maxRetryS
   int maxRetryS = 30;
   // 5 (default; needed for response topic + correlation data) or 4 (3.1.1).
-  // KNOWN PROBLEM (seen here, Paho C 1.3.12 / C++ 1.2.0, both versions): QoS1 publishes still in
-  // flight when the broker goes down are re-sent after the reconnect as packets mosquitto rejects
-  // ("malformed packet"), so the publisher reconnects in a loop. Subscribing is not affected.
   int mqttVersion = 5;
-  bool cleanStart = false;               // false = persistent session
+  // false = persistent session. KNOWN PAHO BUG (C 1.3.12, eclipse-paho/paho.mqtt.c#1310, #1592):
+  // QoS 1/2 publishes in flight when the connection breaks are re-sent from a persistent session
+  // with corrupted topic/payload bytes (mosquitto: "malformed packet", a reconnect loop). So a
+  // client that publishes at QoS > 0 uses cleanStart = true, and the publish's Completion then
+  // reports the in-flight ones as failed (to be re-sent by the caller, or given up). Receiving
+  // on a persistent session is not affected.
+  bool cleanStart = false;
   std::uint32_t sessionExpiryS = 7 * 24 * 3600;
   int maxBuffered = 1 << 20;             // commands Paho buffers (incl. while disconnected)
   std::size_t maxOutstanding = 1000;     // publishes in flight at once

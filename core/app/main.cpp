@@ -219,6 +219,7 @@ int run(const std::string& path, char** argv) {
           {"gatehouse_mqtt_northbound_dropped_total", "Values not published: the queue or the offline buffer was full.",
            st.droppedQueueFull + st.droppedBufferFull, false},
           {"gatehouse_mqtt_northbound_failures_total", "Values the client accepted but failed to publish.", st.publishFailures, false},
+          {"gatehouse_mqtt_northbound_resent_total", "QoS 1/2 values in flight when a connection broke, sent again.", st.resent, false},
           {"gatehouse_mqtt_northbound_queued", "Values waiting to be published.", st.queued + st.pending, true},
           {"gatehouse_mqtt_northbound_connected", "1 while connected to the northbound broker.", st.connected ? 1u : 0u, true},
       };

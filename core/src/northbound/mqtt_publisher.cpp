@@ -6,7 +6,9 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
+#include <unordered_map>
 #include <thread>
 
 #include <mqtt/async_client.h>
@@ -73,7 +75,7 @@ struct MqttPublisher::Impl : mqtt::callback {
   struct PublishListener : mqtt::iaction_listener {
     explicit PublishListener(Impl& impl) : impl_(impl) {}
     void on_success(const mqtt::token&) override { impl_.onPublishDone(true); }
-    void on_failure(const mqtt::token&) override { impl_.onPublishDone(false); }
+    void on_failure(const mqtt::token& tok) override { impl_.onPublishFailed(tok); }
     Impl& impl_;
   };
   // Outcome of a connect() we started (Paho's automatic reconnects do not report here).
@@ -95,7 +97,9 @@ struct MqttPublisher::Impl : mqtt::callback {
       std::lock_guard lock(mu_);
       connectFailed_ = false;
       backoffS_ = options_.reconnectMinS;
+      woken_ = true;   // values to re-send, if any
     }
+    cv_.notify_one();
     log::info(kComponent, "connected to " + joinedBrokers() + "; publishing under " + options_.prefix + "/");
     publishStatus("online");
     spaceCv_.notify_all();
@@ -109,6 +113,37 @@ struct MqttPublisher::Impl : mqtt::callback {
   void onPublishDone(bool ok) {
     (ok ? published_ : publishFailures_).fetch_add(1, std::memory_order_relaxed);
     pending_.fetch_sub(1, std::memory_order_relaxed);
+    spaceCv_.notify_one();
+  }
+
+  // A publish the client had accepted failed. With a clean session this is how Paho reports the
+  // QoS 1/2 messages that were in flight when the connection broke: they are kept here and sent
+  // again after the reconnection (at least once). We do not let Paho re-send them from a
+  // persistent session: Paho C 1.3.12 corrupts such re-sent packets (docs/architecture.md).
+  // A refusal by the broker (an MQTT 5 reason code) is final and only counted.
+  void onPublishFailed(const mqtt::token& tok) {
+    pending_.fetch_sub(1, std::memory_order_relaxed);
+    const auto* delivery = dynamic_cast<const mqtt::delivery_token*>(&tok);
+    mqtt::const_message_ptr msg = delivery != nullptr ? delivery->get_message() : nullptr;
+    // Paho C++ reports 255 (MQTTPP_V3_CODE) as the reason when there is none (MQTT 3.1.1, or a
+    // connection that broke): only 0x80..0xFE are refusals.
+    const int reason = static_cast<int>(tok.get_reason_code());
+    const bool refused = reason >= 0x80 && reason < 0xFF;
+    if (msg && msg->get_qos() > 0 && !refused && !stopping_.load(std::memory_order_relaxed)) {
+      {
+        std::lock_guard lock(mu_);
+        if (resend_.size() >= options_.queue) {
+          resend_.pop_front();   // bounded like the offline buffer: the oldest goes, counted
+          droppedBufferFull_.fetch_add(1, std::memory_order_relaxed);
+        }
+        resend_.push_back(std::move(msg));
+        woken_ = true;
+      }
+      cv_.notify_one();
+    } else {
+      publishFailures_.fetch_add(1, std::memory_order_relaxed);
+      lastFailureCode_.store(tok.get_return_code(), std::memory_order_relaxed);
+    }
     spaceCv_.notify_one();
   }
 
@@ -203,13 +238,43 @@ struct MqttPublisher::Impl : mqtt::callback {
   }
 
   void publishOne(const model::Notification& n) {
-    const std::string topic = MqttPublisher::topicFor(options_.prefix, n);
-    const std::string payload = MqttPublisher::payloadFor(n);
+    auto msg = mqtt::make_message(MqttPublisher::topicFor(options_.prefix, n), MqttPublisher::payloadFor(n), options_.qos,
+                                  options_.retain);
+    // With retain on, remember the newest message per topic: a value re-sent after a reconnect
+    // must not replace a newer retained one (publisher thread only; one entry per resource).
+    if (options_.retain) latestRetained_[msg->get_topic()] = msg.get();
+    publishMessage(std::move(msg));
+  }
+
+  // Sends again the values that were in flight when the connection broke (publisher thread).
+  void resendFailed() {
+    std::deque<mqtt::const_message_ptr> batch;
+    {
+      std::lock_guard lock(mu_);
+      if (resend_.empty() || !connected_.load()) return;
+      batch.swap(resend_);
+    }
+    for (auto& msg : batch) {
+      if (stopping_.load(std::memory_order_relaxed)) return;
+      resent_.fetch_add(1, std::memory_order_relaxed);
+      if (msg->is_retained()) {
+        auto it = latestRetained_.find(msg->get_topic());
+        if (it == latestRetained_.end() || it->second != msg.get()) {
+          auto copy = mqtt::make_message(msg->get_topic(), msg->get_payload(), msg->get_qos(), false);
+          publishMessage(std::move(copy));
+          continue;
+        }
+      }
+      publishMessage(std::move(msg));
+    }
+  }
+
+  void publishMessage(mqtt::const_message_ptr msg) {
     for (;;) {
       pending_.fetch_add(1, std::memory_order_relaxed);
       int rc = 0;
       try {
-        client_->publish(topic, payload.data(), payload.size(), options_.qos, options_.retain, nullptr, publishListener_);
+        client_->publish(msg, nullptr, publishListener_);
         return;
       } catch (const mqtt::exception& e) {
         rc = e.get_return_code();
@@ -265,6 +330,7 @@ struct MqttPublisher::Impl : mqtt::callback {
       }
       // Paho reconnects by itself only after a first successful connection; before that we retry.
       if (retryConnect) connect();
+      resendFailed();
       // A bounded round, then back to the checks above; the wake callback fires only on the
       // empty -> non-empty transition, so a round that leaves work behind re-arms itself.
       bool more = false;
@@ -303,7 +369,9 @@ struct MqttPublisher::Impl : mqtt::callback {
   int backoffS_ = 1;
   std::chrono::steady_clock::time_point nextConnect_{};
 
-  std::atomic<std::uint64_t> published_{0}, droppedBufferFull_{0}, publishFailures_{0}, connections_{0};
+  std::atomic<std::uint64_t> published_{0}, droppedBufferFull_{0}, publishFailures_{0}, connections_{0}, resent_{0};
+  std::deque<mqtt::const_message_ptr> resend_;   // guarded by mu_: in flight when the connection broke
+  std::unordered_map<std::string, const void*> latestRetained_;   // publisher thread only
   std::atomic<std::int64_t> pending_{0};
   std::atomic<int> lastFailureCode_{0};
   std::uint64_t reportedQueueFull_ = 0, reportedBufferFull_ = 0, reportedFailures_ = 0;
@@ -387,6 +455,7 @@ MqttPublisherStats MqttPublisher::stats() const {
   s.published = m.published_.load(std::memory_order_relaxed);
   s.droppedBufferFull = m.droppedBufferFull_.load(std::memory_order_relaxed);
   s.publishFailures = m.publishFailures_.load(std::memory_order_relaxed);
+  s.resent = m.resent_.load(std::memory_order_relaxed);
   s.connections = m.connections_.load(std::memory_order_relaxed);
   s.pending = static_cast<std::size_t>(std::max<std::int64_t>(0, m.pending_.load(std::memory_order_relaxed)));
   model::SubscriptionPtr sub;

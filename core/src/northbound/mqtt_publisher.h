@@ -55,7 +55,8 @@ struct MqttPublisherStats {
   std::uint64_t published = 0;          // values the client reported sent (QoS 0) or acknowledged (QoS 1, 2)
   std::uint64_t droppedQueueFull = 0;   // notifications lost because the model queue was full
   std::uint64_t droppedBufferFull = 0;  // values refused by the client's offline buffer (broker away, buffer full)
-  std::uint64_t publishFailures = 0;    // values the client accepted but then reported failed
+  std::uint64_t publishFailures = 0;    // values the client accepted but then reported failed for good
+  std::uint64_t resent = 0;             // QoS 1/2 values in flight when a connection broke, sent again
   std::uint64_t connections = 0;        // successful (re)connections
   std::size_t queued = 0;               // notifications waiting in the model queue
   std::size_t pending = 0;              // values handed to the client and not yet reported sent

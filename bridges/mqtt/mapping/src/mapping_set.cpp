@@ -116,6 +116,13 @@ MappingSet::MappingSet() : data_(std::make_shared<const Data>()) {}
 
 std::size_t MappingSet::size() const { return data_->mappings.size(); }
 
+bool MappingSet::hasCommands() const {
+  for (const auto& m : data_->mappings) {
+    if (m.command || !m.actions.empty()) return true;
+  }
+  return false;
+}
+
 const std::string& MappingSet::description(std::size_t mappingIndex) const {
   static const std::string kNone;
   return mappingIndex < data_->mappings.size() ? data_->mappings[mappingIndex].description : kNone;

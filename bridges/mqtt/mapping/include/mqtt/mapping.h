@@ -103,6 +103,7 @@ class MappingSet {
                                    const std::vector<std::pair<std::string, sdk::Value>>& params) const;
 
   std::size_t size() const;
+  bool hasCommands() const;   // some mapping gives a resource a SET command or an action
   const std::string& description(std::size_t mappingIndex) const;   // "mappings[i] TOPIC"; "" when out of range
 
   struct Data;   // defined in mapping_data.h (private to the library)
