@@ -6,6 +6,8 @@
 
 #include <mqtt/async_client.h>
 
+#include <gatehouse/sdk/tcp_nodelay.h>
+
 namespace gatehouse::bridge::mqtt {
 
 namespace {
@@ -274,6 +276,9 @@ void PahoClient::onConnected(const std::string& /*cause*/) {
     retryDelayS_ = options_.minRetryS;
     cv_.notify_all();
   }
+  // Paho C never sets TCP_NODELAY and has no hook to: without it a forwarded reading can wait
+  // up to 40 ms for a delayed ACK (sdk/tcp_nodelay.h).
+  for (const auto& uri : options_.serverUris) (void)sdk::enableTcpNoDelayTo(sdk::portOfUri(uri));
   if (onConnection_) {
     try {
       onConnection_(true, "connected");

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <thread>
 
+#include <gatehouse/sdk/tcp_nodelay.h>
 #include <mqtt/async_client.h>
 
 #include "common/json_writer.h"
@@ -100,6 +101,8 @@ struct MqttPublisher::Impl : mqtt::callback {
       woken_ = true;   // values to re-send, if any
     }
     cv_.notify_one();
+    // Paho C never sets TCP_NODELAY: without it each value can wait up to 40 ms for a delayed ACK.
+    for (const auto& uri : options_.brokers) (void)sdk::enableTcpNoDelayTo(sdk::portOfUri(uri));
     log::info(kComponent, "connected to " + joinedBrokers() + "; publishing under " + options_.prefix + "/");
     publishStatus("online");
     spaceCv_.notify_all();
