@@ -17,19 +17,40 @@ def free_port():
 
 
 class Mosquitto:
-    def __init__(self):
+    def __init__(self, persistence=False, log=False):
+        """persistence=True: the broker saves its sessions, subscriptions and queued messages on
+        SIGTERM (stop()) and restores them at the next start() on the same port, as a broker
+        restart in the field does. Queues are unbounded, so nothing is dropped while a persistent
+        subscriber is away. log=True: the broker's log goes to log_text() instead of nowhere."""
         # As root mosquitto drops to user mosquitto: the config must be readable by it.
         self.dir = tempfile.mkdtemp(prefix="gatehouse-mosquitto-")
         os.chmod(self.dir, 0o755)
         self.port = free_port()
         self.conf = os.path.join(self.dir, "mosquitto.conf")
+        self.log_path = os.path.join(self.dir, "mosquitto.log") if log else None
+        text = "listener %d 127.0.0.1\nallow_anonymous true\n" % self.port
+        if persistence:
+            # ... and the persistence folder writable by it (mosquitto.db is written there).
+            data = os.path.join(self.dir, "data")
+            os.mkdir(data)
+            os.chmod(data, 0o777)
+            text += ("persistence true\npersistence_location %s/\nautosave_interval 1800\n"
+                     "max_queued_messages 0\nmax_inflight_messages 1000\n" % data)
+        else:
+            text += "persistence false\n"
+        text += "log_dest stderr\n"
         with open(self.conf, "w") as f:
-            f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n" % self.port)
+            f.write(text)
         os.chmod(self.conf, 0o644)
         self.proc = None
 
     def start(self, timeout=10.0):
-        self.proc = subprocess.Popen([MOSQUITTO, "-c", self.conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if self.log_path:
+            with open(self.log_path, "a") as log:
+                self.proc = subprocess.Popen([MOSQUITTO, "-c", self.conf], stdout=subprocess.DEVNULL, stderr=log)
+        else:
+            self.proc = subprocess.Popen([MOSQUITTO, "-c", self.conf], stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
         deadline = time.time() + timeout
         while time.time() < deadline:
             try:
@@ -49,6 +70,13 @@ class Mosquitto:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+
+    def log_text(self):
+        """The broker's log so far (log=True), else ""."""
+        if not self.log_path or not os.path.exists(self.log_path):
+            return ""
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
 
     def close(self):
         self.stop()
