@@ -24,6 +24,7 @@ namespace {
 
 constexpr std::string_view kComponent = "mqtt-northbound";
 constexpr std::size_t kDrainBatch = 256;
+constexpr std::size_t kInlineBatch = 32;   // most a writer publishes inline per wake
 constexpr std::size_t kMaxQueue = 10000000;
 constexpr auto kDropReportInterval = std::chrono::seconds(10);
 
@@ -140,6 +141,7 @@ struct MqttPublisher::Impl : mqtt::callback {
           droppedBufferFull_.fetch_add(1, std::memory_order_relaxed);
         }
         resend_.push_back(std::move(msg));
+        backlog_.store(true, std::memory_order_release);
         woken_ = true;
       }
       cv_.notify_one();
@@ -240,13 +242,80 @@ struct MqttPublisher::Impl : mqtt::callback {
     cv_.notify_one();
   }
 
-  void publishOne(const model::Notification& n) {
+  // Only the holder of draining_ calls this (latestRetained_, and the order of values).
+  mqtt::message_ptr messageFor(const model::Notification& n) {
     auto msg = mqtt::make_message(MqttPublisher::topicFor(options_.prefix, n), MqttPublisher::payloadFor(n), options_.qos,
                                   options_.retain);
     // With retain on, remember the newest message per topic: a value re-sent after a reconnect
-    // must not replace a newer retained one (publisher thread only; one entry per resource).
+    // must not replace a newer retained one (one entry per resource).
     if (options_.retain) latestRetained_[msg->get_topic()] = msg.get();
-    publishMessage(std::move(msg));
+    return msg;
+  }
+
+  // The model's wake callback, on the writer's thread (for the MQTT bridge: Paho's receive
+  // thread), called when the queue goes from empty to non-empty. While connected and with no
+  // backlog, the writer publishes the few queued values itself: handing each value to the
+  // publisher thread cost a thread switch per value, which on a small box was most of the
+  // latency (bench/RESULTS.md run 6). It never waits: Paho's publish only queues the message,
+  // and a value Paho cannot take now goes to the publisher thread, which may wait.
+  void onWake() {
+    if (connected_.load(std::memory_order_acquire) && !backlog_.load(std::memory_order_acquire)) {
+      bool expected = false;
+      if (draining_.compare_exchange_strong(expected, true, std::memory_order_acq_rel)) {
+        bool handOff = false;
+        if (!stopping_.load(std::memory_order_acquire)) {
+          std::vector<model::NotificationPtr> batch;
+          batch.reserve(kInlineBatch);
+          const std::size_t n = subscription_->drain(batch, kInlineBatch);
+          for (const auto& notification : batch) {
+            auto msg = messageFor(*notification);
+            if (handOff || !publishOnce(msg)) {
+              handOff = true;
+              std::lock_guard lock(mu_);
+              handoff_.push_back(std::move(msg));
+              backlog_.store(true, std::memory_order_release);
+            }
+          }
+          handOff = handOff || n == kInlineBatch;
+        }
+        draining_.store(false, std::memory_order_release);
+        // Values pushed while we drained may have woken the thread, which found draining_ taken.
+        if (!handOff && subscription_->queued() == 0) return;
+      }
+    }
+    wake();
+  }
+
+  // One attempt, never waiting. False when Paho's queue is full (the caller keeps the message);
+  // other failures are counted here and also return true (the message is gone).
+  bool publishOnce(const mqtt::const_message_ptr& msg) {
+    pending_.fetch_add(1, std::memory_order_relaxed);
+    int rc = 0;
+    try {
+      client_->publish(msg, nullptr, publishListener_);
+      return true;
+    } catch (const mqtt::exception& e) {
+      rc = e.get_return_code();
+    }
+    pending_.fetch_sub(1, std::memory_order_relaxed);
+    const bool bufferFull = rc == MQTTASYNC_MAX_BUFFERED_MESSAGES || rc == MQTTASYNC_NO_MORE_MSGIDS;
+    if (bufferFull) return false;
+    publishFailures_.fetch_add(1, std::memory_order_relaxed);
+    lastFailureCode_.store(rc, std::memory_order_relaxed);
+    return true;
+  }
+
+  // Values a writer could not publish inline (publisher thread, holding draining_).
+  void publishHandedOff() {
+    std::deque<mqtt::const_message_ptr> batch;
+    {
+      std::lock_guard lock(mu_);
+      batch.swap(handoff_);
+    }
+    for (auto& msg : batch) {
+      if (stopping_.load(std::memory_order_relaxed)) return;
+      publishMessage(std::move(msg));
+    }
   }
 
   // Sends again the values that were in flight when the connection broke (publisher thread).
@@ -272,19 +341,11 @@ struct MqttPublisher::Impl : mqtt::callback {
     }
   }
 
+  // Publisher thread: waits while connected and Paho's queue is full.
   void publishMessage(mqtt::const_message_ptr msg) {
     for (;;) {
-      pending_.fetch_add(1, std::memory_order_relaxed);
-      int rc = 0;
-      try {
-        client_->publish(msg, nullptr, publishListener_);
-        return;
-      } catch (const mqtt::exception& e) {
-        rc = e.get_return_code();
-      }
-      pending_.fetch_sub(1, std::memory_order_relaxed);
-      const bool bufferFull = rc == MQTTASYNC_MAX_BUFFERED_MESSAGES || rc == MQTTASYNC_NO_MORE_MSGIDS;
-      if (bufferFull && client_->is_connected()) {
+      if (publishOnce(msg)) return;
+      if (client_->is_connected()) {
         // Connected but the client's queue is full: wait until it sends, so the backlog stays
         // in the model queue (whose drops are counted there) rather than being dropped here.
         std::unique_lock lock(mu_);
@@ -294,8 +355,7 @@ struct MqttPublisher::Impl : mqtt::callback {
         continue;
       }
       // Broker away and the offline buffer full: the oldest values are kept, this one is lost.
-      (bufferFull ? droppedBufferFull_ : publishFailures_).fetch_add(1, std::memory_order_relaxed);
-      if (!bufferFull) lastFailureCode_.store(rc, std::memory_order_relaxed);
+      droppedBufferFull_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
   }
@@ -333,7 +393,17 @@ struct MqttPublisher::Impl : mqtt::callback {
       }
       // Paho reconnects by itself only after a first successful connection; before that we retry.
       if (retryConnect) connect();
+      // One drainer at a time (onWake() may be draining on a writer's thread): the order of
+      // values and latestRetained_ need it. Busy: try again shortly.
+      bool expected = false;
+      if (!draining_.compare_exchange_strong(expected, true, std::memory_order_acq_rel)) {
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+        std::lock_guard lock(mu_);
+        woken_ = true;
+        continue;
+      }
       resendFailed();
+      publishHandedOff();
       // A bounded round, then back to the checks above; the wake callback fires only on the
       // empty -> non-empty transition, so a round that leaves work behind re-arms itself.
       bool more = false;
@@ -341,12 +411,19 @@ struct MqttPublisher::Impl : mqtt::callback {
         batch.clear();
         const std::size_t n = subscription_->drain(batch, kDrainBatch);
         for (const auto& notification : batch) {
-          if (stopping_.load(std::memory_order_relaxed)) return;
-          publishOne(*notification);
+          if (stopping_.load(std::memory_order_relaxed)) break;
+          publishMessage(messageFor(*notification));
         }
         more = n == kDrainBatch;
-        if (!more) break;
+        if (!more || stopping_.load(std::memory_order_relaxed)) break;
       }
+      {
+        // The backlog is gone when nothing waits here; writers may publish inline again.
+        std::lock_guard lock(mu_);
+        if (handoff_.empty() && resend_.empty() && !more) backlog_.store(false, std::memory_order_release);
+      }
+      draining_.store(false, std::memory_order_release);
+      if (stopping_.load(std::memory_order_relaxed)) return;
       if (more) {
         std::lock_guard lock(mu_);
         woken_ = true;
@@ -374,6 +451,9 @@ struct MqttPublisher::Impl : mqtt::callback {
 
   std::atomic<std::uint64_t> published_{0}, droppedBufferFull_{0}, publishFailures_{0}, connections_{0}, resent_{0};
   std::deque<mqtt::const_message_ptr> resend_;   // guarded by mu_: in flight when the connection broke
+  std::deque<mqtt::const_message_ptr> handoff_;  // guarded by mu_: a writer could not publish these
+  std::atomic<bool> draining_{false};   // held by whoever drains the queue (thread or a writer)
+  std::atomic<bool> backlog_{false};    // handoff_/resend_ not empty: writers leave it to the thread
   std::unordered_map<std::string, const void*> latestRetained_;   // publisher thread only
   std::atomic<std::int64_t> pending_{0};
   std::atomic<int> lastFailureCode_{0};
@@ -412,7 +492,7 @@ Result<void> MqttPublisher::start() {
   model::SubscriptionSpec spec;
   spec.kinds = static_cast<std::uint8_t>(model::NotificationKind::Data);
   spec.capacity = m.options_.queue;
-  spec.wake = [impl = impl_.get()] { impl->wake(); };
+  spec.wake = [impl = impl_.get()] { impl->onWake(); };
   {
     auto subscription = m.model_.subscribe(std::move(spec));
     std::lock_guard lock(m.subscriptionMu_);
@@ -436,6 +516,10 @@ void MqttPublisher::stop() {
   m.cv_.notify_all();
   m.spaceCv_.notify_all();
   m.thread_.join();
+  // A writer may be publishing inline (onWake()): wait for it, and keep any later one out.
+  for (bool expected = false; !m.draining_.compare_exchange_weak(expected, true); expected = false) {
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
   try {
     if (m.client_->is_connected()) {
       // A clean stop is not a failure: say "offline" ourselves, the broker drops the will on a
