@@ -76,7 +76,7 @@ struct MqttPublisher::Impl : mqtt::callback {
   // Paho reports each publish's outcome here, on its own thread.
   struct PublishListener : mqtt::iaction_listener {
     explicit PublishListener(Impl& impl) : impl_(impl) {}
-    void on_success(const mqtt::token&) override { impl_.onPublishDone(true); }
+    void on_success(const mqtt::token& tok) override { impl_.onPublishDone(tok); }
     void on_failure(const mqtt::token& tok) override { impl_.onPublishFailed(tok); }
     Impl& impl_;
   };
@@ -93,6 +93,7 @@ struct MqttPublisher::Impl : mqtt::callback {
 
   // --- mqtt::callback (Paho's thread) ---
   void connected(const std::string&) override {
+    sweepInFlight();
     connected_.store(true);
     connections_.fetch_add(1, std::memory_order_relaxed);
     {
@@ -114,10 +115,63 @@ struct MqttPublisher::Impl : mqtt::callback {
                               "; reconnecting, values are buffered (up to " + std::to_string(options_.queue) + ")");
   }
 
-  void onPublishDone(bool ok) {
-    (ok ? published_ : publishFailures_).fetch_add(1, std::memory_order_relaxed);
+  void onPublishDone(const mqtt::token& tok) {
+    published_.fetch_add(1, std::memory_order_relaxed);
+    // Already swept for re-sending (its callback came late): it now exists twice, which QoS 1
+    // allows; the sweep did the pending_ bookkeeping.
+    if (!untrack(tok)) return;
     pending_.fetch_sub(1, std::memory_order_relaxed);
     spaceCv_.notify_one();
+  }
+
+  // QoS 1/2 messages handed to Paho and not yet reported, by a sequence number passed as the
+  // token's user context. Paho reports the in-flight ones as failed when a connection breaks;
+  // if it ever does not (a callback lost in some corner of its session handling), the sweep at
+  // the next connection re-sends what was handed over while the previous connection was up.
+  struct InFlight {
+    mqtt::const_message_ptr msg;
+    std::uint64_t epoch;   // connections_ when handed over; kOffline when handed over while disconnected
+  };
+  static constexpr std::uint64_t kOffline = ~std::uint64_t{0};
+
+  std::uintptr_t track(const mqtt::const_message_ptr& msg) {
+    if (msg->get_qos() == 0) return 0;
+    std::lock_guard lock(inFlightMu_);
+    const std::uintptr_t seq = ++nextSeq_;
+    inFlight_.emplace(seq, InFlight{msg, connected_.load() ? connections_.load() : kOffline});
+    return seq;
+  }
+
+  // True when the token's message was tracked here (or is QoS 0) and is now forgotten.
+  bool untrack(const mqtt::token& tok) {
+    const auto seq = reinterpret_cast<std::uintptr_t>(tok.get_user_context());
+    if (seq == 0) return true;
+    std::lock_guard lock(inFlightMu_);
+    return inFlight_.erase(seq) > 0;
+  }
+
+  // On (re)connection, before anything new is published: what the previous connection left
+  // without a callback is sent again (Paho's queued-but-unsent ones may then go twice).
+  void sweepInFlight() {
+    std::vector<mqtt::const_message_ptr> again;
+    {
+      std::lock_guard lock(inFlightMu_);
+      const std::uint64_t now = connections_.load();
+      for (auto it = inFlight_.begin(); it != inFlight_.end();) {
+        if (it->second.epoch != kOffline && it->second.epoch <= now) {
+          again.push_back(std::move(it->second.msg));
+          it = inFlight_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    if (again.empty()) return;
+    pending_.fetch_sub(static_cast<std::int64_t>(again.size()), std::memory_order_relaxed);
+    std::lock_guard lock(mu_);
+    for (auto& msg : again) resend_.push_back(std::move(msg));
+    backlog_.store(true, std::memory_order_release);
+    woken_ = true;
   }
 
   // A publish the client had accepted failed. With a clean session this is how Paho reports the
@@ -126,6 +180,7 @@ struct MqttPublisher::Impl : mqtt::callback {
   // persistent session: Paho C 1.3.12 corrupts such re-sent packets (docs/architecture.md).
   // A refusal by the broker (an MQTT 5 reason code) is final and only counted.
   void onPublishFailed(const mqtt::token& tok) {
+    if (!untrack(tok)) return;   // already swept for re-sending
     pending_.fetch_sub(1, std::memory_order_relaxed);
     const auto* delivery = dynamic_cast<const mqtt::delivery_token*>(&tok);
     mqtt::const_message_ptr msg = delivery != nullptr ? delivery->get_message() : nullptr;
@@ -290,12 +345,17 @@ struct MqttPublisher::Impl : mqtt::callback {
   // other failures are counted here and also return true (the message is gone).
   bool publishOnce(const mqtt::const_message_ptr& msg) {
     pending_.fetch_add(1, std::memory_order_relaxed);
+    const std::uintptr_t seq = track(msg);
     int rc = 0;
     try {
-      client_->publish(msg, nullptr, publishListener_);
+      client_->publish(msg, reinterpret_cast<void*>(seq), publishListener_);
       return true;
     } catch (const mqtt::exception& e) {
       rc = e.get_return_code();
+    }
+    if (seq != 0) {
+      std::lock_guard lock(inFlightMu_);
+      inFlight_.erase(seq);
     }
     pending_.fetch_sub(1, std::memory_order_relaxed);
     const bool bufferFull = rc == MQTTASYNC_MAX_BUFFERED_MESSAGES || rc == MQTTASYNC_NO_MORE_MSGIDS;
@@ -452,6 +512,9 @@ struct MqttPublisher::Impl : mqtt::callback {
   std::atomic<std::uint64_t> published_{0}, droppedBufferFull_{0}, publishFailures_{0}, connections_{0}, resent_{0};
   std::deque<mqtt::const_message_ptr> resend_;   // guarded by mu_: in flight when the connection broke
   std::deque<mqtt::const_message_ptr> handoff_;  // guarded by mu_: a writer could not publish these
+  std::mutex inFlightMu_;
+  std::unordered_map<std::uintptr_t, InFlight> inFlight_;   // guarded by inFlightMu_
+  std::uintptr_t nextSeq_ = 0;                              // guarded by inFlightMu_
   std::atomic<bool> draining_{false};   // held by whoever drains the queue (thread or a writer)
   std::atomic<bool> backlog_{false};    // handoff_/resend_ not empty: writers leave it to the thread
   std::unordered_map<std::string, const void*> latestRetained_;   // publisher thread only
