@@ -94,8 +94,13 @@ struct MqttPublisher::Impl : mqtt::callback {
   // --- mqtt::callback (Paho's thread) ---
   void connected(const std::string&) override {
     sweepInFlight();
-    connected_.store(true);
     connections_.fetch_add(1, std::memory_order_relaxed);
+    // Paho C never sets TCP_NODELAY: without it each value can wait up to 40 ms for a delayed ACK.
+    for (const auto& uri : options_.brokers) (void)sdk::enableTcpNoDelayTo(sdk::portOfUri(uri));
+    log::info(kComponent, "connected to " + joinedBrokers() + "; publishing under " + options_.prefix + "/");
+    // "online" goes out before any value: writers publish inline only once connected_ is set.
+    publishStatus("online");
+    connected_.store(true);
     {
       std::lock_guard lock(mu_);
       connectFailed_ = false;
@@ -103,10 +108,6 @@ struct MqttPublisher::Impl : mqtt::callback {
       woken_ = true;   // values to re-send, if any
     }
     cv_.notify_one();
-    // Paho C never sets TCP_NODELAY: without it each value can wait up to 40 ms for a delayed ACK.
-    for (const auto& uri : options_.brokers) (void)sdk::enableTcpNoDelayTo(sdk::portOfUri(uri));
-    log::info(kComponent, "connected to " + joinedBrokers() + "; publishing under " + options_.prefix + "/");
-    publishStatus("online");
     spaceCv_.notify_all();
   }
   void connection_lost(const std::string& cause) override {
