@@ -7,7 +7,8 @@
 // payload's "value" field, and the send time from a table indexed by it: in mode "raw" (pub and sub
 // topic are the same, one hop through the broker) the payload is the one sent; in mode "gateway"
 // it is the gateway's northbound message {"value":SEQ,"timestamp":..,"type":"double"}, which keeps
-// the value but not our send time. Both modes use the same table, so they measure the same thing.
+// the value but not our send time; in mode "forwarder" (mqtt_ideal_forwarder republishes it) the
+// payload is the one sent. All modes use the same table, so they measure the same thing.
 //
 // Before measuring it sends one message every 10 ms until one comes back (the gateway's bridge
 // subscribes asynchronously and declares the resource on the first message), then --warmup-s at
@@ -72,7 +73,7 @@ struct Options {
 
 void usage() {
   std::fprintf(stderr,
-               "usage: mqtt_latency_probe --broker tcp://HOST:PORT --mode raw|gateway --pub-topic T "
+               "usage: mqtt_latency_probe --broker tcp://HOST:PORT --mode raw|gateway|forwarder --pub-topic T "
                "[--sub-topic T2 (default: T)] [--rate 10000] [--seconds 5] [--warmup-s 1] [--drain-ms 2000]\n");
 }
 
@@ -111,7 +112,7 @@ bool parseArgs(int argc, char** argv, Options& o) {
     }
   }
   if (o.subTopic.empty()) o.subTopic = o.pubTopic;
-  if (o.pubTopic.empty() || (o.mode != "raw" && o.mode != "gateway") || o.rate < 1 || o.rate > 1000000 ||
+  if (o.pubTopic.empty() || (o.mode != "raw" && o.mode != "gateway" && o.mode != "forwarder") || o.rate < 1 || o.rate > 1000000 ||
       o.seconds <= 0 || o.seconds > 600 || o.warmupS < 0 || o.drainMs < 0) {
     std::fprintf(stderr, "mqtt_latency_probe: bad or missing arguments\n");
     return false;
