@@ -1,0 +1,65 @@
+#pragma once
+// ResourceServer: turns a bearer token into a Principal, or says why not (DESIGN.md section 6).
+//
+// authenticate() verifies the compact JWS against the KeySource's keys (asymmetric algorithms
+// only, each key pinned to its algorithm), asks the KeySource once for fresh keys when the token
+// names an unknown kid (the KeySource limits that to one fetch per cooldown), then checks the
+// claims (exp required, nbf/iat, iss exact, aud, access-token type) and extracts the roles.
+// A verified token is cached by its SHA-256 until it expires, so a repeated token costs one hash
+// and one map lookup; failures are never cached. The cache holds at most `cacheEntries` tokens.
+//
+// Errors are fixed texts naming what failed, never the token or a claim's value.
+// Threads: authenticate() may be called from any number of threads at once.
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "gatehouse/oauth2/claims.h"
+#include "gatehouse/oauth2/jwk.h"
+#include "gatehouse/oauth2/key_source.h"
+
+namespace gatehouse::oauth2 {
+
+struct ResourceServerOptions {
+  std::string issuer;
+  std::string audience;
+  std::int64_t leewayS = 30;
+  std::vector<std::string> roleClaims{"realm_access.roles", "scope", "groups"};
+  std::vector<Alg> allowedAlgs{Alg::RS256, Alg::PS256, Alg::ES256, Alg::EdDSA};
+  std::size_t cacheEntries = 10000;
+};
+
+struct Authentication {
+  std::shared_ptr<const Principal> principal;   // set when the token is valid
+  std::string error;                            // otherwise: why (for the 401's error_description)
+};
+
+class ResourceServer {
+ public:
+  ResourceServer(ResourceServerOptions options, std::shared_ptr<KeySource> keys);
+
+  // nowUnix: the current time in unix seconds (injected so tests control it).
+  Authentication authenticate(std::string_view token, std::int64_t nowUnix);
+
+  struct Stats {
+    std::uint64_t cacheHits = 0, verified = 0, refused = 0;
+    std::size_t cached = 0;
+  };
+  Stats stats() const;
+
+ private:
+  Authentication verifyUncached(std::string_view token, std::int64_t nowUnix);
+  void remember(std::string digest, std::shared_ptr<const Principal> principal, std::int64_t nowUnix);
+
+  ResourceServerOptions options_;
+  std::shared_ptr<KeySource> keys_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<const Principal>> cache_;   // SHA-256 -> principal
+  Stats stats_;
+};
+
+}  // namespace gatehouse::oauth2
