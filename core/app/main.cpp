@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 #include "config/config.h"
+#include "oauth2_access.h"
 #include "http/server.h"
 #include "model/model.h"
 #include "northbound/mqtt_publisher.h"
@@ -57,6 +58,13 @@ int configCheck(const std::string& path) {
   if (!cfg) {
     std::fprintf(stderr, "%s\n", cfg.error().message.c_str());
     return 3;
+  }
+  // The authorization rules are checked as the gateway would at start (no IdP is contacted).
+  if (cfg->auth.mode == "oauth2") {
+    if (auto access = gatehouse::app::OAuth2Access::create(cfg->auth.oauth2); !access) {
+      std::fprintf(stderr, "%s: %s\n", path.c_str(), access.error().message.c_str());
+      return 3;
+    }
   }
   // Plugin blocks are checked against the schemas the (verified) plugins declare.
   model::Model model;
@@ -184,6 +192,20 @@ int run(const std::string& path, char** argv) {
   ro.sse.heartbeatMs = cfg.http.sseHeartbeatMs;
   ro.sse.stallTimeoutMs = cfg.http.sseStallTimeoutMs;
   rest::RestApi api(model, ro);
+  // auth.mode oauth2: bearer tokens from the IdP, rules per role (docs/security.md). The keys are
+  // fetched before the listener opens; if the IdP is not reachable yet, tokens are refused until
+  // it is (never accepted without keys).
+  std::shared_ptr<gatehouse::app::OAuth2Access> access;
+  if (cfg.auth.mode == "oauth2") {
+    auto made = gatehouse::app::OAuth2Access::create(cfg.auth.oauth2);
+    if (!made) {
+      std::fprintf(stderr, "%s: %s\n", path.c_str(), made.error().message.c_str());
+      return 3;
+    }
+    access = std::move(*made);
+    access->start();
+    api.setAccessPolicy(access);
+  }
 
   http::ServerOptions so;
   so.address = cfg.http.listen;
@@ -211,18 +233,33 @@ int run(const std::string& path, char** argv) {
       return 3;
     }
   }
-  if (northboundMqtt) {
-    api.setExtraMetrics([&northboundMqtt] {
-      const auto st = northboundMqtt->stats();
-      return std::vector<rest::MetricSample>{
-          {"gatehouse_mqtt_northbound_published_total", "Values published to the northbound broker.", st.published, false},
-          {"gatehouse_mqtt_northbound_dropped_total", "Values not published: the queue or the offline buffer was full.",
-           st.droppedQueueFull + st.droppedBufferFull, false},
-          {"gatehouse_mqtt_northbound_failures_total", "Values the client accepted but failed to publish.", st.publishFailures, false},
-          {"gatehouse_mqtt_northbound_resent_total", "QoS 1/2 values in flight when a connection broke, sent again.", st.resent, false},
-          {"gatehouse_mqtt_northbound_queued", "Values waiting to be published.", st.queued + st.pending, true},
-          {"gatehouse_mqtt_northbound_connected", "1 while connected to the northbound broker.", st.connected ? 1u : 0u, true},
-      };
+  if (northboundMqtt || access) {
+    api.setExtraMetrics([&northboundMqtt, access] {
+      std::vector<rest::MetricSample> out;
+      if (northboundMqtt) {
+        const auto st = northboundMqtt->stats();
+        out.insert(out.end(), {
+            {"gatehouse_mqtt_northbound_published_total", "Values published to the northbound broker.", st.published, false},
+            {"gatehouse_mqtt_northbound_dropped_total", "Values not published: the queue or the offline buffer was full.",
+             st.droppedQueueFull + st.droppedBufferFull, false},
+            {"gatehouse_mqtt_northbound_failures_total", "Values the client accepted but failed to publish.", st.publishFailures, false},
+            {"gatehouse_mqtt_northbound_resent_total", "QoS 1/2 values in flight when a connection broke, sent again.", st.resent, false},
+            {"gatehouse_mqtt_northbound_queued", "Values waiting to be published.", st.queued + st.pending, true},
+            {"gatehouse_mqtt_northbound_connected", "1 while connected to the northbound broker.", st.connected ? 1u : 0u, true},
+        });
+      }
+      if (access) {
+        const auto st = access->stats();
+        const auto keys = access->keyStats();
+        out.insert(out.end(), {
+            {"gatehouse_oauth2_tokens_verified_total", "Bearer tokens verified (signature and claims), cache misses.", st.verified, false},
+            {"gatehouse_oauth2_tokens_cached_total", "Requests whose token was found in the verified-token cache.", st.cacheHits, false},
+            {"gatehouse_oauth2_tokens_refused_total", "Bearer tokens refused (401).", st.refused, false},
+            {"gatehouse_oauth2_jwks_fetches_total", "Discovery/JWKS fetch attempts.", keys.fetches, false},
+            {"gatehouse_oauth2_jwks_failures_total", "Discovery/JWKS fetches that failed.", keys.failures, false},
+        });
+      }
+      return out;
     });
   }
   plugin_host::PluginHost plugins(model, plugin_host::optionsFromConfig(cfg));

@@ -50,6 +50,14 @@ std::string requireTopicPrefix(std::string_view value) {
   return std::string();
 }
 
+// The asymmetric JWS algorithms security/oauth2 verifies; HS* and none never.
+std::string requireJwsAlgorithm(std::string_view value) {
+  for (std::string_view alg : {"RS256", "PS256", "ES256", "EdDSA"}) {
+    if (value == alg) return std::string();
+  }
+  return "must be RS256, PS256, ES256 or EdDSA (symmetric HS* and none are never accepted)";
+}
+
 bool isTlsBroker(std::string_view uri) {
   return uri.substr(0, 6) == "ssl://" || uri.substr(0, 8) == "mqtts://" || uri.substr(0, 6) == "wss://";
 }
@@ -101,8 +109,33 @@ Schema buildGatewaySchema() {
               .doc("Concurrent SSE streams at most."),
       }).doc("The northbound REST and SSE server."),
       Field::section("auth", {
-          Field::oneOf("mode", d.auth.mode, {"none"})
-              .doc("How REST clients authenticate; with `none`, http.listen must be a loopback address."),
+          Field::oneOf("mode", d.auth.mode, {"none", "oauth2"})
+              .doc("How REST clients authenticate: `none` (http.listen must then be a loopback address) or `oauth2` (bearer tokens from an OpenID Connect IdP, see `auth.oauth2`)."),
+          Field::section("oauth2", {
+              Field::string("issuer", d.auth.oauth2.issuer)
+                  .doc("The IdP's issuer URL, exactly as its discovery document says it (e.g. `https://sso.example/realms/site`); required with mode oauth2."),
+              Field::string("audience", d.auth.oauth2.audience)
+                  .doc("What the tokens' `aud` must name (string or array member); required with mode oauth2."),
+              Field::stringList("algorithms", d.auth.oauth2.algorithms)
+                  .validatedBy(requireJwsAlgorithm, "RS256, PS256, ES256 or EdDSA (never HS*, never none)")
+                  .doc("Signature algorithms accepted; each IdP key is pinned to one of them."),
+              Field::integer("leeway_s", d.auth.oauth2.leewayS).range(0, 60)
+                  .doc("Clock skew allowed on exp, nbf and iat, in seconds."),
+              Field::string("ca_file", d.auth.oauth2.caFile)
+                  .doc("PEM file of the CAs that may sign the IdP's TLS certificate; empty: the system's CAs."),
+              Field::boolean("allow_insecure_loopback", d.auth.oauth2.allowInsecureLoopback)
+                  .doc("Allow a plain-http issuer when its host is a loopback address (tests, an IdP on the same box); never for other hosts."),
+              Field::stringList("role_claims", d.auth.oauth2.roleClaims)
+                  .doc("Claim paths holding the caller's roles: arrays of strings or space-separated strings (`realm_access.roles`, `resource_access.<client>.roles`, `scope`, `groups`)."),
+              Field::stringList("rules", d.auth.oauth2.rules)
+                  .doc("Authorization rules, sensiNact style `role:VERB:path-pattern` (VERB: DESCRIBE, READ, UPDATE, ACT or *); anything no rule allows is denied."),
+              Field::stringList("admin_roles", d.auth.oauth2.adminRoles)
+                  .doc("Roles that may use /sensinact/runtime/* and /metrics."),
+              Field::integer("refresh_cooldown_s", d.auth.oauth2.refreshCooldownS).range(1, 3600)
+                  .doc("A token naming an unknown key id fetches the JWKS again at most once per this many seconds."),
+              Field::integer("stale_keys_max_age_s", d.auth.oauth2.staleKeysMaxAgeS).range(60, 604800)
+                  .doc("While the IdP is unreachable the last good keys are used for at most this long after they were fetched; then every token is refused."),
+          }).doc("The OpenID Connect resource server (docs/security.md)."),
       }).doc("Northbound authentication."),
       Field::section("plugin_host", {
           Field::string("directory", d.pluginHost.directory)
@@ -149,6 +182,18 @@ Schema buildGatewaySchema() {
   }};
 }
 
+// True for "http://127.x.y.z[:port]/...", "http://[::1]...", "http://localhost...".
+bool isLoopbackUrlHost(std::string_view url) {
+  std::string_view rest = url.substr(url.find("://") + 3);
+  std::string_view host = rest.substr(0, rest.find_first_of("/?#"));
+  if (!host.empty() && host.front() == '[') {
+    host = host.substr(1, host.find(']') == std::string_view::npos ? 0 : host.find(']') - 1);
+  } else {
+    host = host.substr(0, host.find(':'));
+  }
+  return host == "localhost" || isLoopbackAddress(std::string(host));
+}
+
 // The rule that keeps a default install from exposing an unauthenticated API to the network.
 void checkCrossFieldRules(const Values& values, Diagnostics& diagnostics) {
   const std::string& listen = values.getString("http.listen");
@@ -157,6 +202,32 @@ void checkCrossFieldRules(const Values& values, Diagnostics& diagnostics) {
     diagnostics.add(Diagnostic{where->line, where->column, "http.listen",
                                "auth.mode is none, so http.listen must be a loopback address (127.0.0.0/8 or ::1); "
                                "configure authentication before listening on " + listen});
+  }
+  // oauth2 needs an IdP and an audience; the issuer must be https, or plain http to a loopback
+  // IdP only when allowed (the JWKS is fetched from it: plain http to a remote host could be
+  // answered by anyone on the path).
+  if (values.getString("auth.mode") == "oauth2") {
+    for (const char* key : {"auth.oauth2.issuer", "auth.oauth2.audience"}) {
+      if (!values.getString(key).empty()) continue;
+      const Values::Entry* where = values.find("auth.mode");
+      diagnostics.add(Diagnostic{where->line, where->column, key, std::string("auth.mode is oauth2, so ") + key + " is required"});
+    }
+    const std::string& issuer = values.getString("auth.oauth2.issuer");
+    if (!issuer.empty() && issuer.rfind("https://", 0) != 0) {
+      const Values::Entry* where = values.find("auth.oauth2.issuer");
+      const bool loopbackHttp = issuer.rfind("http://", 0) == 0 && isLoopbackUrlHost(issuer);
+      if (!loopbackHttp) {
+        diagnostics.add(Diagnostic{where->line, where->column, "auth.oauth2.issuer",
+                                   "the issuer must be an https:// URL (plain http only to a loopback IdP with allow_insecure_loopback)"});
+      } else if (!values.getBool("auth.oauth2.allow_insecure_loopback")) {
+        diagnostics.add(Diagnostic{where->line, where->column, "auth.oauth2.issuer",
+                                   "a plain-http issuer needs auth.oauth2.allow_insecure_loopback: true"});
+      }
+    }
+    if (values.getStringList("auth.oauth2.algorithms").empty()) {
+      const Values::Entry* where = values.find("auth.oauth2.algorithms");
+      diagnostics.add(Diagnostic{where->line, where->column, "auth.oauth2.algorithms", "at least one algorithm is needed"});
+    }
   }
   // A certificate without its key (or the reverse) cannot authenticate; TLS files with only
   // plain brokers would be silently ignored.
@@ -203,6 +274,17 @@ Config bind(const Values& v) {
   c.http.sseStallTimeoutMs = static_cast<int>(v.getInt("http.sse_stall_timeout_ms"));
   c.http.sseMaxClients = static_cast<std::size_t>(v.getInt("http.sse_max_clients"));
   c.auth.mode = v.getString("auth.mode");
+  c.auth.oauth2.issuer = v.getString("auth.oauth2.issuer");
+  c.auth.oauth2.audience = v.getString("auth.oauth2.audience");
+  c.auth.oauth2.algorithms = v.getStringList("auth.oauth2.algorithms");
+  c.auth.oauth2.leewayS = v.getInt("auth.oauth2.leeway_s");
+  c.auth.oauth2.caFile = v.getString("auth.oauth2.ca_file");
+  c.auth.oauth2.allowInsecureLoopback = v.getBool("auth.oauth2.allow_insecure_loopback");
+  c.auth.oauth2.roleClaims = v.getStringList("auth.oauth2.role_claims");
+  c.auth.oauth2.rules = v.getStringList("auth.oauth2.rules");
+  c.auth.oauth2.adminRoles = v.getStringList("auth.oauth2.admin_roles");
+  c.auth.oauth2.refreshCooldownS = v.getInt("auth.oauth2.refresh_cooldown_s");
+  c.auth.oauth2.staleKeysMaxAgeS = v.getInt("auth.oauth2.stale_keys_max_age_s");
   c.pluginHost.directory = v.getString("plugin_host.directory");
   c.pluginHost.trustStore = v.getString("plugin_host.trust_store");
   c.pluginHost.revocationList = v.getString("plugin_host.revocation_list");

@@ -41,8 +41,25 @@ struct HttpSection {
   bool operator==(const HttpSection&) const = default;
 };
 
+// auth.oauth2: the OpenID Connect resource server (security/oauth2, docs/security.md).
+struct OAuth2Section {
+  std::string issuer;                      // exactly as the IdP's discovery document says it
+  std::string audience;                    // what `aud` must name
+  std::vector<std::string> algorithms{"RS256", "PS256", "ES256", "EdDSA"};
+  std::int64_t leewayS = 30;               // 0..60
+  std::string caFile;                      // PEM CAs for the IdP's TLS; "" = the system's
+  bool allowInsecureLoopback = false;      // plain http to a loopback IdP (tests, local IdPs)
+  std::vector<std::string> roleClaims{"realm_access.roles", "scope", "groups"};
+  std::vector<std::string> rules;          // sensiNact lines "role:VERB:path-pattern"
+  std::vector<std::string> adminRoles{"admin"};
+  std::int64_t refreshCooldownS = 30;      // unknown kid: one JWKS fetch per cooldown at most
+  std::int64_t staleKeysMaxAgeS = 21600;   // last good keys kept this long while the IdP is down
+  bool operator==(const OAuth2Section&) const = default;
+};
+
 struct AuthSection {
-  std::string mode = "none";   // only "none" exists until the security issue lands
+  std::string mode = "none";   // none | oauth2
+  OAuth2Section oauth2;
   bool operator==(const AuthSection&) const = default;
 };
 

@@ -199,6 +199,48 @@ void appendProviderTree(std::string& out, const std::vector<model::ProviderInfo>
   out += ']';
 }
 
+// What one request may see: every test passes when there is no policy (auth mode `none`).
+struct Gate {
+  const AccessPolicy* policy = nullptr;
+  const Caller* caller = nullptr;
+
+  bool active() const { return policy != nullptr; }
+  bool allows(AccessVerb verb, std::string_view p, std::string_view s = {}, std::string_view r = {}) const {
+    return !policy || policy->allows(*caller, verb, p, s, r);
+  }
+  bool describe(std::string_view p, std::string_view s = {}, std::string_view r = {}) const {
+    return allows(AccessVerb::Describe, p, s, r);
+  }
+  bool read(std::string_view p, std::string_view s = {}, std::string_view r = {}) const {
+    return allows(AccessVerb::Read, p, s, r);
+  }
+};
+
+// Removes the resources `keep` refuses, then the services this emptied (services that were
+// empty before stay: the filter did not hide anything there).
+template <typename Keep>
+void pruneResources(model::ProviderInfo& p, Keep keep) {
+  std::erase_if(p.services, [&](model::ServiceInfo& s) {
+    if (s.resources.empty()) return false;
+    std::erase_if(s.resources, [&](const model::ResourceInfo& r) { return !keep(p.name, s.name, r.name); });
+    return s.resources.empty();
+  });
+}
+
+// RFC 6750 error_description: a quoted-string of printable ASCII; never more than 200 characters.
+std::string challengeDescription(std::string_view error) {
+  if (error.empty()) error = "the access token was refused";
+  std::string out;
+  for (char c : error) {
+    const auto u = static_cast<unsigned char>(c);
+    const bool escape = c == '"' || c == '\\';
+    if (out.size() + (escape ? 2 : 1) > 200) break;
+    if (escape) out += '\\';
+    out += (u < 0x20 || u > 0x7e) ? '?' : c;
+  }
+  return out;
+}
+
 // Histogram upper bounds in seconds for gatehouse_http_request_duration_seconds.
 constexpr std::array<double, 13> kBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
                                              0.025, 0.05, 0.1, 0.25, 0.5, 1.0};
@@ -306,6 +348,7 @@ struct RestApi::Impl {
   }
   std::function<std::size_t()> openConnections;
   std::function<std::vector<MetricSample>()> extraMetrics;
+  std::shared_ptr<AccessPolicy> policy;   // set once before start(); nullptr = serve everyone
 
   std::array<std::atomic<std::uint64_t>, 600> byStatus{};
   std::array<std::atomic<std::uint64_t>, kBuckets.size() + 1> buckets{};
@@ -329,19 +372,41 @@ struct RestApi::Impl {
     return std::optional<filter::Filter>(std::move(*f));
   }
 
-  std::vector<model::ProviderInfo> filteredProviders(const std::optional<filter::Filter>& f, model::Detail detail) {
+  // With a policy, the filter sees only the resources the caller may READ, so that it cannot be
+  // used to probe hidden values one comparison at a time.
+  std::vector<model::ProviderInfo> filteredProviders(const std::optional<filter::Filter>& f, model::Detail detail,
+                                                     const Gate& gate) {
     if (!f) return model.providers(detail);
     auto all = model.providers(model::Detail::Values);
     std::vector<model::ProviderInfo> out;
-    for (auto& p : all)
-      if (f->matches(providerLookup(p))) out.push_back(std::move(p));
+    for (auto& p : all) {
+      bool match;
+      if (gate.active()) {
+        model::ProviderInfo visible = p;
+        pruneResources(visible, [&gate](std::string_view pn, std::string_view sn, std::string_view rn) {
+          return gate.read(pn, sn, rn);
+        });
+        match = f->matches(providerLookup(visible));
+      } else {
+        match = f->matches(providerLookup(p));
+      }
+      if (match) out.push_back(std::move(p));
+    }
     return out;
   }
 
-  Response completeList(const Request& req) {
+  Response completeList(const Request& req, const Gate& gate) {
     auto f = filterFrom(req);
     if (!f) return errorResponse(f.error(), "/");
-    auto providers = filteredProviders(*f, model::Detail::Describe);
+    auto providers = filteredProviders(*f, model::Detail::Describe, gate);
+    if (gate.active()) {
+      std::erase_if(providers, [&gate](const model::ProviderInfo& p) { return !gate.describe(p.name); });
+      for (auto& p : providers) {
+        pruneResources(p, [&gate](std::string_view pn, std::string_view sn, std::string_view rn) {
+          return gate.describe(pn, sn, rn);
+        });
+      }
+    }
     std::string out;
     beginEnvelope(out, "COMPLETE_LIST", "/", 200);
     out += ",\"providers\":";
@@ -361,15 +426,16 @@ struct RestApi::Impl {
     return json(std::move(out));
   }
 
-  Response providersList(const Request& req) {
+  Response providersList(const Request& req, const Gate& gate) {
     auto f = filterFrom(req);
     if (!f) return errorResponse(f.error(), "/");
     std::vector<std::string> names;
     if (*f) {
-      for (auto& p : filteredProviders(*f, model::Detail::Names)) names.push_back(std::move(p.name));
+      for (auto& p : filteredProviders(*f, model::Detail::Names, gate)) names.push_back(std::move(p.name));
     } else {
       names = model.providerNames();
     }
+    if (gate.active()) std::erase_if(names, [&gate](const std::string& n) { return !gate.describe(n); });
     std::string out;
     beginEnvelope(out, "PROVIDERS_LIST", "/", 200);
     out += ",\"providers\":";
@@ -378,10 +444,13 @@ struct RestApi::Impl {
     return json(std::move(out));
   }
 
-  Response describeProvider(const std::vector<std::string_view>& p) {
+  Response describeProvider(const std::vector<std::string_view>& p, const Gate& gate) {
     const auto uri = uriOf(p);
     auto info = model.provider(p[0], model::Detail::Names);
     if (!info) return errorResponse(info.error(), uri);
+    if (gate.active()) {
+      std::erase_if(info->services, [&](const model::ServiceInfo& s) { return !gate.describe(p[0], s.name); });
+    }
     std::string out;
     beginEnvelope(out, "DESCRIBE_PROVIDER", uri, 200);
     out += ",\"response\":{\"name\":";
@@ -397,10 +466,11 @@ struct RestApi::Impl {
     return json(std::move(out));
   }
 
-  Response servicesList(const std::vector<std::string_view>& p) {
+  Response servicesList(const std::vector<std::string_view>& p, const Gate& gate) {
     const auto uri = uriOf(p);
     auto names = model.serviceNames(p[0]);
     if (!names) return errorResponse(names.error(), uri);
+    if (gate.active()) std::erase_if(*names, [&](const std::string& s) { return !gate.describe(p[0], s); });
     std::string out;
     beginEnvelope(out, "SERVICES_LIST", uri, 200);
     out += ",\"services\":";
@@ -409,10 +479,13 @@ struct RestApi::Impl {
     return json(std::move(out));
   }
 
-  Response describeService(const std::vector<std::string_view>& p) {
+  Response describeService(const std::vector<std::string_view>& p, const Gate& gate) {
     const auto uri = uriOf(p);
     auto info = model.service(p[0], p[1], model::Detail::Describe);
     if (!info) return errorResponse(info.error(), uri);
+    if (gate.active()) {
+      std::erase_if(info->resources, [&](const model::ResourceInfo& r) { return !gate.describe(p[0], p[1], r.name); });
+    }
     std::string out;
     beginEnvelope(out, "DESCRIBE_SERVICE", uri, 200);
     out += ",\"response\":{\"name\":";
@@ -433,10 +506,11 @@ struct RestApi::Impl {
     return json(std::move(out));
   }
 
-  Response resourcesList(const std::vector<std::string_view>& p) {
+  Response resourcesList(const std::vector<std::string_view>& p, const Gate& gate) {
     const auto uri = uriOf(p);
     auto names = model.resourceNames(p[0], p[1]);
     if (!names) return errorResponse(names.error(), uri);
+    if (gate.active()) std::erase_if(*names, [&](const std::string& r) { return !gate.describe(p[0], p[1], r); });
     std::string out;
     beginEnvelope(out, "RESOURCES_LIST", uri, 200);
     out += ",\"resources\":";
@@ -520,7 +594,7 @@ struct RestApi::Impl {
     }
   }
 
-  Response snapshot(const Request& req) {
+  Response snapshot(const Request& req, const Gate& gate) {
     SnapshotRequest sr;
     if (req.method == "POST") {
       auto parsed = parseSnapshotBody(req.body);
@@ -535,7 +609,17 @@ struct RestApi::Impl {
       if (!parsed) return errorResponse(parsed.error(), "/");
       f = std::move(*parsed);
     }
-    auto providers = filteredProviders(f, model::Detail::Values);
+    auto providers = filteredProviders(f, model::Detail::Values, gate);
+    if (gate.active()) {
+      // Only what the caller may READ; a provider with nothing readable is not shown at all.
+      std::erase_if(providers, [&gate](model::ProviderInfo& p) {
+        std::erase_if(p.services, [&](model::ServiceInfo& s) {
+          std::erase_if(s.resources, [&](const model::ResourceInfo& r) { return !gate.read(p.name, s.name, r.name); });
+          return s.resources.empty();
+        });
+        return p.services.empty();
+      });
+    }
     std::string out;
     beginEnvelope(out, "SNAPSHOT_RESPONSE", "/", 200);
     out += ",\"response\":";
@@ -564,6 +648,15 @@ struct RestApi::Impl {
         });
     out += '}';
     return json(std::move(out));
+  }
+
+  // With a policy: the stream carries only what the caller may READ, and ends when its token does.
+  void guardStream(SseStreamSpec& spec, const std::optional<Caller>& caller) const {
+    if (!policy || !caller) return;
+    spec.expiresUnix = caller->expiresUnix;
+    spec.accessFilter = [policy = policy, c = *caller](const model::Notification& n) {
+      return policy->allows(c, AccessVerb::Read, n.provider, n.service, n.resource);
+    };
   }
 
   void subscribe(SseStreamSpec spec, const std::string& uri, Responder& responder) {
@@ -687,6 +780,8 @@ void RestApi::setExtraMetrics(std::function<std::vector<MetricSample>()> samples
   impl_->extraMetrics = std::move(samples);
 }
 
+void RestApi::setAccessPolicy(std::shared_ptr<AccessPolicy> policy) { impl_->policy = std::move(policy); }
+
 void RestApi::setConnectionGauge(std::function<std::size_t()> openConnections) {
   impl_->openConnections = std::move(openConnections);
 }
@@ -713,13 +808,65 @@ void RestApi::handle(Request& req, Responder responder) {
   }
   auto& I = *impl_;
   const auto& p = m.params;
-  switch (m.entry->id) {
-    case Route::CompleteList: return responder.respond(I.completeList(req));
-    case Route::Providers: return responder.respond(I.providersList(req));
-    case Route::Provider: return responder.respond(I.describeProvider(p));
-    case Route::Services: return responder.respond(I.servicesList(p));
-    case Route::Service: return responder.respond(I.describeService(p));
-    case Route::Resources: return responder.respond(I.resourcesList(p));
+  const Route route = m.entry->id;
+
+  // Access control, before the model is touched: a 403 must not tell whether the element exists.
+  std::optional<Caller> caller;
+  Gate gate;
+  if (I.policy && route != Route::Health && route != Route::OpenApi) {
+    AuthOutcome outcome = I.policy->authenticate(std::string(req.header("authorization")));
+    if (!outcome.caller) {
+      Response r;
+      std::string challenge = "Bearer realm=\"gatehouse\"";
+      if (outcome.tokenGiven) {
+        r = errorResponse(401, req.path, "invalid access token: " +
+                                             (outcome.error.empty() ? std::string("refused") : outcome.error));
+        challenge += ", error=\"invalid_token\", error_description=\"" + challengeDescription(outcome.error) + "\"";
+      } else {
+        r = errorResponse(401, req.path, "authentication required: send an access token as 'Authorization: Bearer <token>'");
+      }
+      r.headers.push_back({"WWW-Authenticate", std::move(challenge)});
+      return responder.respond(std::move(r));
+    }
+    caller = std::move(outcome.caller);
+    gate.policy = I.policy.get();
+    gate.caller = &*caller;
+    bool allowed = false;
+    std::string_view what;
+    switch (route) {
+      case Route::CompleteList:
+      case Route::Providers: allowed = gate.describe(""); what = "describe the providers"; break;
+      case Route::Provider:
+      case Route::Services: allowed = gate.describe(p[0]); what = "describe this provider"; break;
+      case Route::Service:
+      case Route::Resources: allowed = gate.describe(p[0], p[1]); what = "describe this service"; break;
+      case Route::Resource: allowed = gate.describe(p[0], p[1], p[2]); what = "describe this resource"; break;
+      case Route::Get:
+      case Route::Subscribe: allowed = gate.read(p[0], p[1], p[2]); what = "read this resource"; break;
+      case Route::Set: allowed = gate.allows(AccessVerb::Update, p[0], p[1], p[2]); what = "update this resource"; break;
+      case Route::Act: allowed = gate.allows(AccessVerb::Act, p[0], p[1], p[2]); what = "act on this resource"; break;
+      case Route::Snapshot:
+      case Route::SnapshotSubscribe: allowed = gate.read(""); what = "read snapshots"; break;
+      case Route::Plugins:
+      case Route::PluginsReload:
+      case Route::Metrics: allowed = I.policy->isAdmin(*caller); what = "administer the runtime"; break;
+      case Route::Health:
+      case Route::OpenApi: allowed = true; break;
+    }
+    if (!allowed) {
+      Response r = errorResponse(403, req.path, "forbidden: the caller may not " + std::string(what));
+      r.headers.push_back({"WWW-Authenticate", "Bearer realm=\"gatehouse\", error=\"insufficient_scope\""});
+      return responder.respond(std::move(r));
+    }
+  }
+
+  switch (route) {
+    case Route::CompleteList: return responder.respond(I.completeList(req, gate));
+    case Route::Providers: return responder.respond(I.providersList(req, gate));
+    case Route::Provider: return responder.respond(I.describeProvider(p, gate));
+    case Route::Services: return responder.respond(I.servicesList(p, gate));
+    case Route::Service: return responder.respond(I.describeService(p, gate));
+    case Route::Resources: return responder.respond(I.resourcesList(p, gate));
     case Route::Resource: return responder.respond(I.describeResource(p));
     case Route::Get: return responder.respond(I.getValue(p));
     case Route::Set: return I.command(p, true, req.body, std::move(responder));
@@ -733,15 +880,17 @@ void RestApi::handle(Request& req, Responder responder) {
       spec.provider = p[0];
       spec.service = p[1];
       spec.resource = p[2];
+      I.guardStream(spec, caller);
       return I.subscribe(std::move(spec), uri, responder);
     }
-    case Route::Snapshot: return responder.respond(I.snapshot(req));
+    case Route::Snapshot: return responder.respond(I.snapshot(req, gate));
     case Route::SnapshotSubscribe: {
       auto f = I.filterFrom(req);
       if (!f) return responder.respond(errorResponse(f.error(), "/"));
       SseStreamSpec spec;
       spec.kind = SseStreamSpec::Kind::Snapshot;
       spec.filter = std::move(*f);
+      I.guardStream(spec, caller);
       return I.subscribe(std::move(spec), "/", responder);
     }
     case Route::Plugins: return responder.respond(I.plugins());

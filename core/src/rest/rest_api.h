@@ -18,6 +18,7 @@
 
 #include "http/server.h"
 #include "model/model.h"
+#include "rest/access.h"
 #include "rest/sse.h"
 
 namespace gatehouse::core::rest {
@@ -78,6 +79,10 @@ class RestApi {
   void setConnectionGauge(std::function<std::size_t()> openConnections);
   // Set once before start(); called on a REST thread for each GET /metrics.
   void setExtraMetrics(std::function<std::vector<MetricSample>()> samples);
+  // Set once before start() (handle() reads it without a lock). nullptr (the default) serves
+  // every request to anyone: auth mode `none`, loopback listeners only. With a policy, requests
+  // are authenticated, checked and filtered as access.h describes.
+  void setAccessPolicy(std::shared_ptr<AccessPolicy> policy);
 
   std::string metricsText() const;
   SseHub& sse();

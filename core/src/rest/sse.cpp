@@ -1,5 +1,6 @@
 #include "rest/sse.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "common/json_writer.h"
@@ -20,7 +21,20 @@ struct SseHub::Session {
   std::uint64_t pendingLag = 0;   // fan-out thread only
   std::chrono::steady_clock::time_point lastWrite = std::chrono::steady_clock::now();
   std::optional<std::chrono::steady_clock::time_point> stalledSince;   // first refused write in a row
+  bool ended = false;   // fan-out thread only: expired, closing; sends nothing more
 };
+
+namespace {
+
+std::int64_t unixNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+bool expired(const SseStreamSpec& spec, std::int64_t nowUnix) {
+  return spec.expiresUnix != 0 && nowUnix >= spec.expiresUnix;   // RFC 7519: "on or after" exp
+}
+
+}  // namespace
 
 void appendSseEvent(std::string& out, const model::Notification& n, std::string_view eventName) {
   std::string_view name = eventName;
@@ -58,6 +72,7 @@ void SseHub::stop() {
     stopping_ = true;
     sessions.swap(sessions_);
     ready_.clear();
+    nextExpiryUnix_ = 0;
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
@@ -115,6 +130,8 @@ Result<void> SseHub::open(http::Responder& responder, SseStreamSpec spec) {
   {
     std::lock_guard lock(mu_);
     sessions_.emplace(session->id, session);
+    const std::int64_t exp = session->spec.expiresUnix;
+    if (exp != 0 && (nextExpiryUnix_ == 0 || exp < nextExpiryUnix_)) nextExpiryUnix_ = exp;
   }
   const std::uint64_t id = session->id;
   session->sink->onClose([this, id] { remove(id); });
@@ -154,13 +171,45 @@ bool SseHub::providerMatches(Session& s, const std::string& provider, std::unord
   auto it = cache.find(provider);
   if (it != cache.end()) return it->second;
   bool match = false;
-  if (auto info = model_.provider(provider, model::Detail::Values)) match = s.spec.filter->matches(providerLookup(*info));
+  if (auto info = model_.provider(provider, model::Detail::Values)) {
+    if (s.spec.accessFilter) {
+      // The filter must not test values the caller may not read (it would learn them one
+      // comparison at a time): hide those resources from it.
+      model::Notification probe;
+      probe.kind = NotificationKind::Data;
+      probe.provider = info->name;
+      for (auto& svc : info->services) {
+        probe.service = svc.name;
+        std::erase_if(svc.resources, [&](const model::ResourceInfo& r) {
+          probe.resource = r.name;
+          return !s.spec.accessFilter(probe);
+        });
+      }
+    }
+    match = s.spec.filter->matches(providerLookup(*info));
+  }
   cache.emplace(provider, match);
   return match;
 }
 
+void SseHub::expire(Session& s) {
+  if (s.ended) return;
+  s.ended = true;
+  s.pendingLag = 0;
+  expiredClosed_.fetch_add(1, std::memory_order_relaxed);
+  s.sub->cancel();
+  // close() sends the error event first; a client whose buffer is full gets no last word.
+  if (s.sink->write("event: error\ndata: {\"error\":\"token expired\"}\n\n")) {
+    s.sink->close();
+  } else {
+    s.sink->abort();
+  }
+}
+
 void SseHub::pump(Session& s, std::vector<NotificationPtr>& batch, std::string& out) {
   constexpr std::size_t kBatch = 256;
+  if (s.ended) return;
+  if (expired(s.spec, unixNow())) return expire(s);
   std::unordered_map<std::string, bool> filterCache;
   for (;;) {
     batch.clear();
@@ -174,6 +223,7 @@ void SseHub::pump(Session& s, std::vector<NotificationPtr>& batch, std::string& 
     }
     std::size_t events = 0;
     for (const auto& note : batch) {
+      if (s.spec.accessFilter && !s.spec.accessFilter(*note)) continue;
       if (s.spec.kind == SseStreamSpec::Kind::Snapshot) {
         if (!providerMatches(s, note->provider, filterCache)) continue;
         appendSseEvent(out, *note, "update");
@@ -206,16 +256,34 @@ void SseHub::run() {
   auto nextBeat = std::chrono::steady_clock::now() + heartbeat;
   std::unique_lock lock(mu_);
   while (!stopping_) {
-    cv_.wait_until(lock, nextBeat, [this] { return stopping_ || !ready_.empty(); });
+    auto deadline = nextBeat;
+    const std::int64_t waitedExpiry = nextExpiryUnix_;
+    if (waitedExpiry != 0) {
+      const auto left = std::chrono::seconds(waitedExpiry) - std::chrono::system_clock::now().time_since_epoch();
+      deadline = std::min(deadline, std::chrono::steady_clock::now() +
+                                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(left));
+    }
+    // An earlier expiry registered by open() changes the deadline: wake up to recompute it.
+    cv_.wait_until(lock, deadline, [this, waitedExpiry] {
+      return stopping_ || !ready_.empty() || nextExpiryUnix_ != waitedExpiry;
+    });
     if (stopping_) break;
     std::vector<std::shared_ptr<Session>> work;
     work.swap(ready_);
     const bool beat = std::chrono::steady_clock::now() >= nextBeat;
+    const std::int64_t nowUnix = unixNow();
+    const bool expiryDue = nextExpiryUnix_ != 0 && nowUnix >= nextExpiryUnix_;
     std::vector<std::shared_ptr<Session>> all;
-    if (beat) {
+    if (beat || expiryDue) {
       all.reserve(sessions_.size());
-      for (const auto& [id, s] : sessions_) all.push_back(s);
-      nextBeat = std::chrono::steady_clock::now() + heartbeat;
+      std::int64_t next = 0;
+      for (const auto& [id, s] : sessions_) {
+        all.push_back(s);
+        const std::int64_t exp = s->spec.expiresUnix;
+        if (exp > nowUnix && (next == 0 || exp < next)) next = exp;
+      }
+      nextExpiryUnix_ = next;   // the sessions expiring now are ended below
+      if (beat) nextBeat = std::chrono::steady_clock::now() + heartbeat;
     }
     lock.unlock();
     for (auto& s : work) {
@@ -225,6 +293,18 @@ void SseHub::run() {
     const auto now = std::chrono::steady_clock::now();
     const auto stallLimit = std::chrono::milliseconds(std::max(1, options_.stallTimeoutMs));
     for (auto& s : all) {
+      if (!s->ended && expired(s->spec, nowUnix)) expire(*s);
+      if (!beat) continue;   // a scan for expiries only
+      if (s->ended) {
+        // Closing, waiting for the client to take the error event: give it the stall timeout.
+        if (!s->stalledSince) {
+          s->stalledSince = now;
+        } else if (now - *s->stalledSince >= stallLimit) {
+          stalledClosed_.fetch_add(1, std::memory_order_relaxed);
+          s->sink->abort();
+        }
+        continue;
+      }
       if (s->stalledSince && now - *s->stalledSince >= stallLimit) {
         stalledClosed_.fetch_add(1, std::memory_order_relaxed);
         s->stalledSince.reset();

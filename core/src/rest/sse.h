@@ -13,6 +13,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -40,6 +41,15 @@ struct SseStreamSpec {
   enum class Kind { Resource, Snapshot } kind = Kind::Resource;
   std::string provider, service, resource;   // Resource
   std::optional<filter::Filter> filter;      // Snapshot (none = everything)
+  // Access control (both kinds): a notification is sent only when this returns true; for a
+  // Snapshot stream the `filter` above also sees only the resources it accepts, so a filter
+  // cannot test values the caller may not read. Runs on the fan-out thread: must be thread-safe
+  // and must not block. Empty = everything.
+  std::function<bool(const model::Notification&)> accessFilter;
+  // Unix seconds after which the stream ends (the caller's token expired), 0 = never. Checked
+  // when the stream has events and at the latest at the expiry time or the next heartbeat tick;
+  // the client gets `event: error` / `data: {"error":"token expired"}` and the stream closes.
+  std::int64_t expiresUnix = 0;
 };
 
 class SseHub {
@@ -65,6 +75,8 @@ class SseHub {
   void pump(Session& s, std::vector<model::NotificationPtr>& batch, std::string& out);
   bool providerMatches(Session& s, const std::string& provider,
                        std::unordered_map<std::string, bool>& cache);
+  // Ends the stream of a session whose caller's token expired (fan-out thread).
+  void expire(Session& s);
 
   model::Model& model_;
   SseOptions options_;
@@ -75,13 +87,19 @@ class SseHub {
   std::uint64_t nextId_ = 1;
   bool stopping_ = false;
   bool started_ = false;
+  // Earliest expiresUnix among open sessions, 0 = none (guarded by mu_): the fan-out thread
+  // wakes up for it, so a stream does not outlive its token by a whole heartbeat period.
+  std::int64_t nextExpiryUnix_ = 0;
   std::thread thread_;
   std::atomic<std::uint64_t> sent_{0};
   std::atomic<std::uint64_t> sinkDrops_{0};
   std::atomic<std::uint64_t> closedQueueDrops_{0};
   std::atomic<std::uint64_t> stalledClosed_{0};
+  std::atomic<std::uint64_t> expiredClosed_{0};
 
  public:
+  // Streams closed because their caller's token expired (SseStreamSpec::expiresUnix).
+  std::uint64_t expiredStreamsClosed() const { return expiredClosed_.load(std::memory_order_relaxed); }
   // Streams closed because their client stopped reading (see SseOptions::stallTimeoutMs).
   std::uint64_t stalledStreamsClosed() const { return stalledClosed_.load(std::memory_order_relaxed); }
 };

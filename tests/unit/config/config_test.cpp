@@ -197,7 +197,20 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"enum_value", "gateway:\n  log_level: warning\n",
                   "gw.yaml:2:14: gateway.log_level: must be one of trace, debug, info, warn, error; found \"warning\" "
                   "(did you mean \"warn\"?)"},
-        ErrorCase{"auth_mode", "auth:\n  mode: oauth2\n", "gw.yaml:2:9: auth.mode: must be one of none; found \"oauth2\""},
+        ErrorCase{"auth_mode", "auth:\n  mode: ldap\n", "gw.yaml:2:9: auth.mode: must be one of none, oauth2; found \"ldap\""},
+        ErrorCase{"oauth2_needs_issuer", "auth:\n  mode: oauth2\n  oauth2:\n    audience: gatehouse\n",
+                  "gw.yaml:2:9: auth.oauth2.issuer: auth.mode is oauth2, so auth.oauth2.issuer is required"},
+        ErrorCase{"oauth2_plain_http_issuer",
+                  "auth:\n  mode: oauth2\n  oauth2:\n    issuer: http://sso.example/realms/a\n    audience: gatehouse\n",
+                  "gw.yaml:4:13: auth.oauth2.issuer: the issuer must be an https:// URL (plain http only to a loopback IdP "
+                  "with allow_insecure_loopback)"},
+        ErrorCase{"oauth2_loopback_http_needs_opt_in",
+                  "auth:\n  mode: oauth2\n  oauth2:\n    issuer: http://127.0.0.1:9000\n    audience: gatehouse\n",
+                  "gw.yaml:4:13: auth.oauth2.issuer: a plain-http issuer needs auth.oauth2.allow_insecure_loopback: true"},
+        ErrorCase{"oauth2_symmetric_algorithm", "auth:\n  oauth2:\n    algorithms: [RS256, HS256]\n",
+                  "gw.yaml:3:25: auth.oauth2.algorithms[1]: must be RS256, PS256, ES256 or EdDSA (symmetric HS* and none "
+                  "are never accepted), found \"HS256\""},
+        ErrorCase{"oauth2_leeway_above_60", "auth:\n  oauth2:\n    leeway_s: 61\n", "gw.yaml:3:15: auth.oauth2.leeway_s: must be between 0 and 60, found 61"},
         ErrorCase{"pattern_id", "gateway:\n  id: 'my gateway'\n",
                   "gw.yaml:2:7: gateway.id: must be 1 to 128 characters from A-Z a-z 0-9 _ . : -, found \"my "
                   "gateway\""},
