@@ -103,7 +103,7 @@ class OidcProvider:
         self._discovery = None
 
     # ---- lifecycle -------------------------------------------------------------------------
-    def start(self, timeout=20.0, _keys=None):
+    def start(self, timeout=60.0, _keys=None):
         """Spawns `node idp.mjs`, waits for its READY line; raises with its stderr if it dies."""
         self._check_setup()
         args = [NODE, "idp.mjs", "--port", str(self.port), "--issuer-path", self.issuer_path,

@@ -120,6 +120,19 @@ class GatewayWithOidc(unittest.TestCase):
         self.assertEqual(status, 401)
         self.assertIn('error="invalid_token"', headers.get("www-authenticate", ""))
 
+    def test_tokens_and_claims_never_reach_the_log(self):
+        good = self.idp.token("reader-rs")
+        bad = self.idp.token("other-aud")
+        self.assertEqual(self.get(TEMP + "/GET", good)[0], 200)
+        self.assertEqual(self.get(TEMP + "/GET", bad)[0], 401)
+        self.assertEqual(self.get(TEMP + "/GET", good[:-5])[0], 401)
+        log = self.gw.logs()
+        self.assertIn("oauth2", log)   # the log is really read (the key source logs its start)
+        for token in (good, bad):
+            for part in token.split("."):
+                self.assertNotIn(part, log)
+        self.assertNotIn("not-gatehouse", log)   # a claim value of the refused token
+
     def test_path_spellings_get_the_canonical_decision(self):   # A15, as far as the router takes them
         token = self.idp.token("reader-rs")
         for path in ("/sensinact/providers/sim-light-1/", "/sensinact//providers/sim-light-1",
