@@ -88,26 +88,27 @@ void collectRoles(const Json& payload, std::string_view path, std::vector<std::s
   }
 }
 
-std::optional<std::string> optionalString(const Json& payload, std::string_view name, std::string& error) {
+// The member when it is a string; nullptr when absent, or (with `error` set) of another type.
+const Json* optionalString(const Json& payload, std::string_view name, std::string& error) {
   const Json* v = payload.find(name);
-  if (v == nullptr) return std::nullopt;
+  if (v == nullptr) return nullptr;
   if (v->type != Json::Type::String) {
     error = std::string(name) + " is not a string";
-    return std::nullopt;
+    return nullptr;
   }
-  return v->text;
+  return v;
 }
 
-}  // namespace
-
-ClaimsResult checkClaims(const JwsVerified& token, const ClaimRules& rules) {
+// The checks. `movable` is the same token when the caller gave it up (rvalue overload): the
+// principal's strings are then moved out of its payload instead of copied.
+ClaimsResult check(const JwsVerified& token, const ClaimRules& rules, std::int64_t nowUnix, JwsVerified* movable) {
   const Json& payload = token.payload;
   if (payload.type != Json::Type::Object) return failure("payload is not a JSON object");
   if (rules.issuer.empty()) return failure("no issuer configured");
   if (rules.audience.empty()) return failure("no audience configured");
   if (auto typeError = tokenTypeError(token)) return failure(*typeError);
 
-  const double now = static_cast<double>(rules.now);
+  const double now = static_cast<double>(nowUnix);
   const double leeway = static_cast<double>(std::max<std::int64_t>(rules.leewayS, 0));
   std::string error;
   std::optional<double> exp = numericDate(payload, "exp", error);
@@ -141,21 +142,41 @@ ClaimsResult checkClaims(const JwsVerified& token, const ClaimRules& rules) {
   }
   if (!audienceFound) return failure("audience does not match");
 
-  Principal principal;
-  principal.expires = clampToInt64(*exp);
-  auto sub = optionalString(payload, "sub", error);
-  auto jti = optionalString(payload, "jti", error);
-  auto clientId = optionalString(payload, "client_id", error);
-  auto azp = optionalString(payload, "azp", error);
+  const Json* sub = optionalString(payload, "sub", error);
+  const Json* jti = optionalString(payload, "jti", error);
+  const Json* clientId = optionalString(payload, "client_id", error);
+  const Json* azp = optionalString(payload, "azp", error);
   if (!error.empty()) return failure(error);
-  principal.subject = sub.value_or("");
-  principal.jti = jti.value_or("");
-  principal.clientId = clientId ? *clientId : azp.value_or("");
-  for (const std::string& path : rules.roleClaims) collectRoles(payload, path, principal.roles);
+  if (clientId == nullptr) clientId = azp;
 
   ClaimsResult result;
-  result.ok = std::move(principal);
+  Principal& principal = result.ok.emplace();
+  principal.expires = clampToInt64(*exp);
+  // Roles first: a role path may name one of the members below (e.g. "sub"), which must still
+  // hold its value when it is read.
+  for (const std::string& path : rules.roleClaims) collectRoles(payload, path, principal.roles);
+  auto take = [movable](const Json* v, std::string& to) {
+    if (v == nullptr) return;
+    if (movable != nullptr) {
+      to = std::move(const_cast<Json*>(v)->text);  // v points into *movable, which the caller gave up
+    } else {
+      to = v->text;
+    }
+  };
+  take(sub, principal.subject);
+  take(jti, principal.jti);
+  take(clientId, principal.clientId);
   return result;
+}
+
+}  // namespace
+
+ClaimsResult checkClaims(const JwsVerified& token, const ClaimRules& rules) {
+  return check(token, rules, rules.now, nullptr);
+}
+
+ClaimsResult checkClaims(JwsVerified&& token, const ClaimRules& rules, std::int64_t nowUnix) {
+  return check(token, rules, nowUnix, &token);
 }
 
 }  // namespace gatehouse::oauth2

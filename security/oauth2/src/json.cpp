@@ -4,6 +4,7 @@
 #include "gatehouse/oauth2/json.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <string>
@@ -44,9 +45,35 @@ std::int64_t Json::asInt() const {
 
 namespace {
 
+constexpr std::size_t kPairwiseDuplicateScan = 24;
+
+// Bytes a string may hold as they are: printable ASCII except '"' and '\\' (control characters
+// are refused, escapes and UTF-8 sequences take the careful path).
+constexpr std::array<bool, 256> makePlainStringBytes() {
+  std::array<bool, 256> t{};
+  for (int c = 0x20; c < 0x80; ++c) t[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
+  return t;
+}
+constexpr std::array<bool, 256> kPlainStringByte = makePlainStringBytes();
+
+// Members (items) of the objects (arrays) still open are collected on one stack per parse and
+// moved into an exactly sized vector when their object (array) closes: one allocation per object
+// instead of one per growth step, and no capacity beyond what the input really holds.
+template <typename T>
+struct StackMark {
+  explicit StackMark(std::vector<T>& s) : stack(s), base(s.size()) {}
+  ~StackMark() { stack.erase(stack.begin() + static_cast<std::ptrdiff_t>(base), stack.end()); }
+  StackMark(const StackMark&) = delete;
+  StackMark& operator=(const StackMark&) = delete;
+  std::vector<T>& stack;
+  const std::size_t base;
+};
+
 class Parser {
  public:
-  Parser(std::string_view in, const JsonLimits& limits) : in_(in), limits_(limits) {}
+  Parser(std::string_view in, const JsonLimits& limits, std::vector<std::pair<std::string, Json>>& memberStack,
+         std::vector<Json>& itemStack)
+      : in_(in), limits_(limits), memberStack_(memberStack), itemStack_(itemStack) {}
 
   JsonResult run() {
     JsonResult result;
@@ -104,6 +131,7 @@ class Parser {
     if (depth > limits_.maxDepth) return fail("nesting deeper than allowed");
     out.type = Json::Type::Object;
     ++pos_;  // '{'
+    StackMark<std::pair<std::string, Json>> open(memberStack_);
     skipWhitespace();
     if (pos_ < in_.size() && in_[pos_] == '}') {
       ++pos_;
@@ -120,7 +148,7 @@ class Parser {
       skipWhitespace();
       Json value;
       if (!parseValue(value, depth)) return false;
-      out.members.emplace_back(std::move(name), std::move(value));
+      memberStack_.emplace_back(std::move(name), std::move(value));
       skipWhitespace();
       if (pos_ >= in_.size()) return fail("unterminated object");
       if (in_[pos_] == ',') {
@@ -133,7 +161,20 @@ class Parser {
       }
       return fail("expected ',' or '}'");
     }
-    // Duplicate names: sort views of the (now stable) names once instead of a quadratic scan.
+    // One exactly sized allocation per object instead of one per growth step.
+    out.members.reserve(memberStack_.size() - open.base);
+    for (std::size_t i = open.base; i < memberStack_.size(); ++i) out.members.push_back(std::move(memberStack_[i]));
+    // Duplicate names. Small objects (every JWT header and payload): a pairwise scan, which costs
+    // less than allocating and sorting; larger ones: sort views of the (now stable) names once.
+    const std::size_t count = out.members.size();
+    if (count <= kPairwiseDuplicateScan) {
+      for (std::size_t i = 1; i < count; ++i) {
+        for (std::size_t j = 0; j < i; ++j) {
+          if (out.members[i].first == out.members[j].first) return fail("duplicate member name");
+        }
+      }
+      return true;
+    }
     std::vector<std::string_view> names;
     names.reserve(out.members.size());
     for (const auto& m : out.members) names.emplace_back(m.first);
@@ -146,6 +187,7 @@ class Parser {
     if (depth > limits_.maxDepth) return fail("nesting deeper than allowed");
     out.type = Json::Type::Array;
     ++pos_;  // '['
+    StackMark<Json> open(itemStack_);
     skipWhitespace();
     if (pos_ < in_.size() && in_[pos_] == ']') {
       ++pos_;
@@ -155,7 +197,7 @@ class Parser {
       skipWhitespace();
       Json item;
       if (!parseValue(item, depth)) return false;
-      out.items.push_back(std::move(item));
+      itemStack_.push_back(std::move(item));
       skipWhitespace();
       if (pos_ >= in_.size()) return fail("unterminated array");
       if (in_[pos_] == ',') {
@@ -164,6 +206,8 @@ class Parser {
       }
       if (in_[pos_] == ']') {
         ++pos_;
+        out.items.reserve(itemStack_.size() - open.base);
+        for (std::size_t i = open.base; i < itemStack_.size(); ++i) out.items.push_back(std::move(itemStack_[i]));
         return true;
       }
       return fail("expected ',' or ']'");
@@ -256,8 +300,11 @@ class Parser {
         continue;
       }
       if (c != '\\') {
-        out += static_cast<char>(c);
-        ++pos_;
+        // Plain printable ASCII is by far the common case: copy the whole run at once.
+        std::size_t end = pos_ + 1;
+        while (end < in_.size() && kPlainStringByte[static_cast<unsigned char>(in_[end])]) ++end;
+        out.append(in_.data() + pos_, end - pos_);
+        pos_ = end;
         continue;
       }
       ++pos_;
@@ -341,7 +388,20 @@ class Parser {
   const JsonLimits& limits_;
   std::size_t pos_ = 0;
   std::string error_;
+  std::vector<std::pair<std::string, Json>>& memberStack_;
+  std::vector<Json>& itemStack_;
 };
+
+// The open-object/open-array stacks, one pair per thread so their capacity is reused from one
+// parse to the next (a JWT costs no stack allocation at all). Capacity left by an unusually large
+// document is released afterwards, so a thread never keeps more than a small amount.
+constexpr std::size_t kKeptStackCapacity = 256;
+
+template <typename T>
+void releaseIfLarge(std::vector<T>& v) {
+  if (v.empty() && v.capacity() > kKeptStackCapacity) std::vector<T>().swap(v);
+}
+
 
 }  // namespace
 
@@ -351,7 +411,12 @@ JsonResult parseJsonStrict(std::string_view text, JsonLimits limits) {
     r.error = "JSON: document larger than " + std::to_string(limits.maxBytes) + " bytes";
     return r;
   }
-  return Parser(text, limits).run();
+  thread_local std::vector<std::pair<std::string, Json>> memberStack;
+  thread_local std::vector<Json> itemStack;
+  JsonResult result = Parser(text, limits, memberStack, itemStack).run();
+  releaseIfLarge(memberStack);
+  releaseIfLarge(itemStack);
+  return result;
 }
 
 }  // namespace gatehouse::oauth2

@@ -1,5 +1,8 @@
 #include "gatehouse/oauth2/resource_server.h"
 
+#include <cstring>
+#include <memory>
+
 #include <openssl/evp.h>
 
 #include "gatehouse/oauth2/jws.h"
@@ -8,21 +11,75 @@ namespace gatehouse::oauth2 {
 
 namespace {
 
-std::string sha256(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
+};
+
+// Per-thread SHA-256 contexts (no allocation per call): `whole` hashes the token, `signing` keeps
+// a copy of its state at the end of the signing input.
+struct ThreadHashers {
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> whole{EVP_MD_CTX_new()};
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> signing{EVP_MD_CTX_new()};
+};
+
+ThreadHashers& threadHashers() {
+  thread_local ThreadHashers h;
+  return h;
+}
+
+// SHA-256 of the whole token (the cache key) in one pass that also keeps the hash state after the
+// signing input (the bytes before the second '.', as verifyCompact splits it), so that a cache miss
+// can finish that digest instead of hashing the same bytes again for the signature.
+// False when OpenSSL fails: the caller then neither reads nor fills the cache.
+bool hashToken(std::string_view token, std::array<unsigned char, 32>& out, bool& signingStateKept) {
+  signingStateKept = false;
+  ThreadHashers& h = threadHashers();
+  const EVP_MD* md = sha256Digest();
+  if (!h.whole || !h.signing || md == nullptr || EVP_DigestInit_ex2(h.whole.get(), md, nullptr) != 1) return false;
+  const std::size_t dot1 = token.find('.');
+  const std::size_t dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
+  std::string_view rest = token;
+  if (dot2 != std::string_view::npos) {
+    if (EVP_DigestUpdate(h.whole.get(), token.data(), dot2) != 1) return false;
+    signingStateKept = EVP_MD_CTX_copy_ex(h.signing.get(), h.whole.get()) == 1;
+    rest.remove_prefix(dot2);
+  }
   unsigned int size = 0;
-  if (EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr) != 1) return {};
-  return std::string(reinterpret_cast<const char*>(digest), size);
+  return EVP_DigestUpdate(h.whole.get(), rest.data(), rest.size()) == 1 &&
+         EVP_DigestFinal_ex(h.whole.get(), out.data(), &size) == 1 && size == out.size();
+}
+
+// The signing input's digest from the state hashToken() kept on this thread.
+bool finishSigningInput(SigningInputSha256& out) {
+  unsigned int size = 0;
+  return EVP_DigestFinal_ex(threadHashers().signing.get(), out.data(), &size) == 1 && size == out.size();
+}
+
+ClaimRules claimRules(const ResourceServerOptions& o) {
+  ClaimRules rules;
+  rules.issuer = o.issuer;
+  rules.audience = o.audience;
+  rules.leewayS = o.leewayS;
+  rules.roleClaims = o.roleClaims;
+  return rules;
 }
 
 }  // namespace
 
+std::size_t ResourceServer::DigestHash::operator()(const Digest& d) const noexcept {
+  std::size_t h = 0;
+  std::memcpy(&h, d.data(), sizeof h);
+  return h;
+}
+
 ResourceServer::ResourceServer(ResourceServerOptions options, std::shared_ptr<KeySource> keys)
-    : options_(std::move(options)), keys_(std::move(keys)) {}
+    : options_(std::move(options)), rules_(claimRules(options_)), keys_(std::move(keys)) {}
 
 Authentication ResourceServer::authenticate(std::string_view token, std::int64_t nowUnix) {
-  const std::string digest = sha256(token);
-  if (!digest.empty()) {
+  Digest digest;
+  bool signingStateKept = false;
+  const bool hashed = hashToken(token, digest, signingStateKept);
+  if (hashed) {
     std::lock_guard lock(mu_);
     auto it = cache_.find(digest);
     if (it != cache_.end()) {
@@ -35,36 +92,37 @@ Authentication ResourceServer::authenticate(std::string_view token, std::int64_t
       return {nullptr, "the token has expired"};
     }
   }
-  Authentication result = verifyUncached(token, nowUnix);
-  if (result.principal && !digest.empty()) remember(digest, result.principal, nowUnix);
+  SigningInputSha256 signingDigest;
+  const bool haveSigningDigest = hashed && signingStateKept && finishSigningInput(signingDigest);
+  Authentication result = verifyUncached(token, nowUnix, haveSigningDigest ? &signingDigest : nullptr);
+  if (result.principal && hashed) remember(digest, result.principal, nowUnix);
   std::lock_guard lock(mu_);
   ++(result.principal ? stats_.verified : stats_.refused);
   return result;
 }
 
-Authentication ResourceServer::verifyUncached(std::string_view token, std::int64_t nowUnix) {
+Authentication ResourceServer::verifyUncached(std::string_view token, std::int64_t nowUnix,
+                                              const SigningInputSha256* signingDigest) {
+  auto verify = [&](const KeySet& keys) {
+    return signingDigest != nullptr ? verifyCompact(token, keys, options_.allowedAlgs, *signingDigest)
+                                    : verifyCompact(token, keys, options_.allowedAlgs);
+  };
   std::shared_ptr<const KeySet> keys = keys_->current();
   if (!keys) keys = keys_->refreshForUnknownKid();
   if (!keys) return {nullptr, "the identity provider's keys are not available"};
-  JwsResult jws = verifyCompact(token, *keys, options_.allowedAlgs);
+  JwsResult jws = verify(*keys);
   if (!jws.ok && jws.unknownKid) {
     // Maybe the IdP rotated its keys: one refresh (rate-limited by the KeySource), one retry.
     std::shared_ptr<const KeySet> fresh = keys_->refreshForUnknownKid();
-    if (fresh && fresh != keys) jws = verifyCompact(token, *fresh, options_.allowedAlgs);
+    if (fresh && fresh != keys) jws = verify(*fresh);
   }
   if (!jws.ok) return {nullptr, jws.error};
-  ClaimRules rules;
-  rules.issuer = options_.issuer;
-  rules.audience = options_.audience;
-  rules.leewayS = options_.leewayS;
-  rules.now = nowUnix;
-  rules.roleClaims = options_.roleClaims;
-  ClaimsResult claims = checkClaims(*jws.ok, rules);
+  ClaimsResult claims = checkClaims(std::move(*jws.ok), rules_, nowUnix);
   if (!claims.ok) return {nullptr, claims.error};
   return {std::make_shared<const Principal>(std::move(*claims.ok)), {}};
 }
 
-void ResourceServer::remember(std::string digest, std::shared_ptr<const Principal> principal, std::int64_t nowUnix) {
+void ResourceServer::remember(const Digest& digest, std::shared_ptr<const Principal> principal, std::int64_t nowUnix) {
   std::lock_guard lock(mu_);
   if (cache_.size() >= options_.cacheEntries) {
     for (auto it = cache_.begin(); it != cache_.end();) {
@@ -76,7 +134,7 @@ void ResourceServer::remember(std::string digest, std::shared_ptr<const Principa
       cache_.erase(cache_.begin());
     }
   }
-  cache_.emplace(std::move(digest), std::move(principal));
+  cache_.emplace(digest, std::move(principal));
 }
 
 ResourceServer::Stats ResourceServer::stats() const {

@@ -69,5 +69,25 @@ TEST(Base64Url, RejectsNonZeroTrailingBits) {
   EXPECT_EQ(accepted3, 16);  // low 2 bits zero
 }
 
+TEST(Base64Url, DecodeIntoAgreesWithDecodeAndRespectsCapacity) {
+  std::string all;
+  for (int i = 0; i < 256; ++i) all += static_cast<char>(i);
+  unsigned char buf[260];
+  for (std::size_t len = 0; len <= all.size(); ++len) {
+    const std::string part = all.substr(all.size() - len);
+    const std::string enc = base64UrlEncode(part);
+    auto size = base64UrlDecodeInto(enc, buf, sizeof buf);
+    ASSERT_TRUE(size) << len;
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(buf), *size), part);
+    if (len > 0) {
+      EXPECT_FALSE(base64UrlDecodeInto(enc, buf, len - 1)) << "capacity " << len - 1;
+    }
+    EXPECT_TRUE(base64UrlDecodeInto(enc, buf, len)) << "capacity " << len;
+  }
+  for (const char* bad : {"Zg==", "+w", "Zm9v\n", "Z", "Zh", "Zm9", "Zm-"}) {
+    EXPECT_FALSE(base64UrlDecodeInto(bad, buf, sizeof buf)) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace gatehouse::oauth2

@@ -207,5 +207,34 @@ TEST(Claims, ErrorsNeverEchoClaimValues) {
   }
 }
 
+// The overload a ResourceServer uses: same result as the const& one, the clock comes from the
+// argument (rules.now is not read), and the principal's strings are moved out of the token.
+TEST(Claims, RvalueOverloadGivesTheSamePrincipalAtTheGivenTime) {
+  const std::string p = payload(R"("client_id":"a-client-id-longer-than-sso","realm_access":{"roles":["r1","r2"]})");
+  ClaimsResult byRef = check(p);
+  ASSERT_TRUE(byRef.ok) << byRef.error;
+  ClaimRules stale = rules();
+  stale.now = 0;  // must not be read
+  JwsVerified t = tok(p);
+  ClaimsResult moved = checkClaims(std::move(t), stale, kNow);
+  ASSERT_TRUE(moved.ok) << moved.error;
+  EXPECT_EQ(moved.ok->subject, byRef.ok->subject);
+  EXPECT_EQ(moved.ok->jti, byRef.ok->jti);
+  EXPECT_EQ(moved.ok->clientId, "a-client-id-longer-than-sso");
+  EXPECT_EQ(moved.ok->expires, byRef.ok->expires);
+  EXPECT_EQ(moved.ok->roles, (std::vector<std::string>{"r1", "r2"}));
+  // The clock argument is the one checked: after expiry (beyond leeway) the token is refused.
+  ClaimsResult late = checkClaims(tok(p), rules(), kNow + 300 + 31);
+  EXPECT_FALSE(late.ok);
+  EXPECT_EQ(late.error, "token expired");
+  // A role path naming a moved member still sees its value (roles are read first).
+  ClaimRules subAsRole = rules();
+  subAsRole.roleClaims = {"sub"};
+  ClaimsResult r = checkClaims(tok(p), subAsRole, kNow);
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.ok->roles, (std::vector<std::string>{"user-1"}));
+  EXPECT_EQ(r.ok->subject, "user-1");
+}
+
 }  // namespace
 }  // namespace gatehouse::oauth2

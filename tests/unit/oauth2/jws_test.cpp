@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -439,6 +440,38 @@ TEST(Jws, ErrorsNeverEchoTokenBytes) {
     EXPECT_EQ(r.error.find(marker), std::string::npos) << r.error;
     EXPECT_EQ(r.error.find(b64(marker)), std::string::npos) << r.error;
   }
+}
+
+// The overload a ResourceServer uses with the SHA-256 of the signing input it computed while
+// hashing the token: the right digest verifies, a digest of other bytes never does.
+TEST(Jws, PrecomputedSigningInputDigest) {
+  auto sha256 = [](std::string_view bytes) {
+    SigningInputSha256 d{};
+    unsigned int size = 0;
+    if (EVP_Digest(bytes.data(), bytes.size(), d.data(), &size, EVP_sha256(), nullptr) != 1 || size != d.size()) {
+      throw std::runtime_error("sha256");
+    }
+    return d;
+  };
+  for (const Positive& p : {Positive{rsa(0), "RS256", "rs"}, Positive{rsa(1), "PS256", "ps"},
+                            Positive{ec(0), "ES256", "es"}, Positive{ed(0), "EdDSA", "ed"}}) {
+    const std::string t = token(p.key, p.alg, hdr(p.alg, p.kid), kPayload);
+    const std::string_view input = std::string_view(t).substr(0, t.rfind('.'));
+    JwsResult good = verifyCompact(t, keys(), allAlgs(), sha256(input));
+    ASSERT_TRUE(good.ok) << p.alg << ": " << good.error;
+    EXPECT_EQ(good.ok->payload.find("sub")->text, "u1");
+    JwsResult other = verifyCompact(t, keys(), allAlgs(), sha256(std::string(input) + "x"));
+    if (std::string(p.alg) == "EdDSA") {
+      EXPECT_TRUE(other.ok) << "EdDSA hashes the input itself and ignores the digest";
+    } else {
+      EXPECT_FALSE(other.ok) << p.alg;
+      EXPECT_EQ(other.error, "signature does not verify") << p.alg;
+    }
+    std::string tampered = t;
+    tampered[t.rfind('.') + 1] = tampered[t.rfind('.') + 1] == 'A' ? 'B' : 'A';
+    EXPECT_FALSE(verifyCompact(tampered, keys(), allAlgs(), sha256(input)).ok) << p.alg;
+  }
+  EXPECT_NE(sha256Digest(), nullptr);
 }
 
 }  // namespace

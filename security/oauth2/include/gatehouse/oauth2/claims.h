@@ -1,7 +1,8 @@
 #pragma once
 // Access-token claim checks (RFC 9068, RFC 8725, Keycloak shapes) on a token whose signature
 // already verified, and role extraction from configurable claim paths.
-// Threads: checkClaims() is pure; call it from any thread.
+// Threads: checkClaims() is pure (the rvalue overload only changes the token it is given); call it
+// from any thread.
 
 #include <cstdint>
 #include <optional>
@@ -38,5 +39,10 @@ struct ClaimsResult {
 
 // Fails closed: an empty rules.issuer or rules.audience never matches.
 ClaimsResult checkClaims(const JwsVerified& token, const ClaimRules& rules);
+
+// The same checks for a token the caller no longer needs: the principal's strings are moved out
+// of token.payload (left in a valid but unspecified state) instead of copied, and the clock is
+// `nowUnix` (rules.now is not read), so one ClaimRules can be shared by all threads unchanged.
+ClaimsResult checkClaims(JwsVerified&& token, const ClaimRules& rules, std::int64_t nowUnix);
 
 }  // namespace gatehouse::oauth2

@@ -1,7 +1,9 @@
 #pragma once
 // Compact JWS verification (RFC 7515/7518, RFC 8725) with OpenSSL 3 EVP.
-// Threads: verifyCompact() may be called from any thread concurrently (the KeySet is immutable).
+// Threads: verifyCompact() and sha256Digest() may be called from any thread concurrently (the KeySet
+// is immutable).
 
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,5 +33,22 @@ struct JwsResult {
 // `crit`. The key is found only by `kid` (or KeySet::only() when there is no kid); header
 // jwk/jku/x5u/x5c/x5t are never used. The payload is parsed only after the signature verified.
 JwsResult verifyCompact(std::string_view token, const KeySet& keys, const std::vector<Alg>& allowed);
+
+// SHA-256 of a compact JWS's signing input: the token's bytes before its second '.'.
+using SigningInputSha256 = std::array<unsigned char, 32>;
+
+// The same verification for a caller that hashed the token already and kept the SHA-256 of its
+// signing input on the way (see ResourceServer): RS256, PS256 and ES256 then verify that digest
+// instead of hashing the input again; EdDSA (which hashes internally) ignores it. The signature is
+// then checked against the digest, not the bytes: it must be the digest of exactly this token's
+// signing input, computed by the caller from the same bytes.
+JwsResult verifyCompact(std::string_view token, const KeySet& keys, const std::vector<Alg>& allowed,
+                        const SigningInputSha256& signingInputSha256);
+
+// SHA-256 from OpenSSL's default library context, fetched once per process (EVP_MD_fetch) so hot
+// paths do not pay an implicit fetch per call; used for RS256/PS256/ES256 and by the
+// ResourceServer's cache key. nullptr only if OpenSSL has no SHA-256 (callers then fail closed).
+// Threads: any thread; the returned object is immutable and never freed.
+const EVP_MD* sha256Digest();
 
 }  // namespace gatehouse::oauth2

@@ -10,6 +10,8 @@
 //
 // Errors are fixed texts naming what failed, never the token or a claim's value.
 // Threads: authenticate() may be called from any number of threads at once.
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -20,6 +22,7 @@
 
 #include "gatehouse/oauth2/claims.h"
 #include "gatehouse/oauth2/jwk.h"
+#include "gatehouse/oauth2/jws.h"
 #include "gatehouse/oauth2/key_source.h"
 
 namespace gatehouse::oauth2 {
@@ -52,13 +55,22 @@ class ResourceServer {
   Stats stats() const;
 
  private:
-  Authentication verifyUncached(std::string_view token, std::int64_t nowUnix);
-  void remember(std::string digest, std::shared_ptr<const Principal> principal, std::int64_t nowUnix);
+  // The full SHA-256 of a token: the cache key (collision resistance matters, a hit skips
+  // verification). Its first 8 bytes are already uniformly distributed, so they are the hash.
+  using Digest = std::array<unsigned char, 32>;
+  struct DigestHash {
+    std::size_t operator()(const Digest& d) const noexcept;
+  };
+
+  // signingDigest: SHA-256 of the token's signing input when the caller has it, else nullptr.
+  Authentication verifyUncached(std::string_view token, std::int64_t nowUnix, const SigningInputSha256* signingDigest);
+  void remember(const Digest& digest, std::shared_ptr<const Principal> principal, std::int64_t nowUnix);
 
   ResourceServerOptions options_;
+  ClaimRules rules_;  // built once from options_ (its `now` is unused: the clock goes per call)
   std::shared_ptr<KeySource> keys_;
   mutable std::mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<const Principal>> cache_;   // SHA-256 -> principal
+  std::unordered_map<Digest, std::shared_ptr<const Principal>, DigestHash> cache_;  // SHA-256 -> principal
   Stats stats_;
 };
 
