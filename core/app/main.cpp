@@ -61,7 +61,7 @@ int configCheck(const std::string& path) {
   }
   // The authorization rules are checked as the gateway would at start (no IdP is contacted).
   if (cfg->auth.mode == "oauth2") {
-    if (auto access = gatehouse::app::OAuth2Access::create(cfg->auth.oauth2); !access) {
+    if (auto access = gatehouse::app::OAuth2Access::create(cfg->auth.oauth2, path); !access) {
       std::fprintf(stderr, "%s: %s\n", path.c_str(), access.error().message.c_str());
       return 3;
     }
@@ -197,7 +197,7 @@ int run(const std::string& path, char** argv) {
   // it is (never accepted without keys).
   std::shared_ptr<gatehouse::app::OAuth2Access> access;
   if (cfg.auth.mode == "oauth2") {
-    auto made = gatehouse::app::OAuth2Access::create(cfg.auth.oauth2);
+    auto made = gatehouse::app::OAuth2Access::create(cfg.auth.oauth2, path);
     if (!made) {
       std::fprintf(stderr, "%s: %s\n", path.c_str(), made.error().message.c_str());
       return 3;

@@ -2,8 +2,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
 
 #include "common/log.h"
+#include "config/diagnostics.h"
+#include "config/yaml_document.h"
 
 namespace gatehouse::app {
 
@@ -27,6 +33,132 @@ const std::vector<std::string>& rolesOf(const core::rest::Caller& caller) {
   return principal == nullptr ? none : principal->roles;
 }
 
+std::optional<oauth2::Verb> verbFromName(const std::string& name) {
+  if (name == "DESCRIBE") return oauth2::Verb::Describe;
+  if (name == "READ") return oauth2::Verb::Read;
+  if (name == "UPDATE") return oauth2::Verb::Update;
+  if (name == "ACT") return oauth2::Verb::Act;
+  return std::nullopt;
+}
+
+// One structured rule (a YAML mapping); problems go to `d` with the key path `where.key`.
+std::optional<oauth2::Rule> ruleFrom(const YAML::Node& node, const std::string& where, const std::string& file,
+                                     core::config::Diagnostics& d) {
+  if (!node.IsMap()) {
+    d.add(node.Mark(), where, "must be a mapping with role, verbs and optionally provider, service, resource, effect, priority");
+    return std::nullopt;
+  }
+  static const std::set<std::string> kKeys = {"role", "provider", "service", "resource", "verbs", "effect", "priority"};
+  oauth2::Rule rule;
+  rule.source = file + ":" + std::to_string(node.Mark().line + 1);
+  std::set<std::string> seen;
+  bool ok = true, hasRole = false, hasVerbs = false;
+  for (const auto& kv : node) {
+    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string();
+    const std::string path = where + "." + key;
+    const YAML::Node& v = kv.second;
+    if (kKeys.count(key) == 0) {
+      d.add(kv.first.Mark(), where, "unknown key '" + key + "' (expected role, provider, service, resource, verbs, effect, priority)");
+      ok = false;
+      continue;
+    }
+    if (!seen.insert(key).second) {
+      d.add(kv.first.Mark(), path, "given twice");
+      ok = false;
+      continue;
+    }
+    if (key == "verbs") {
+      hasVerbs = true;
+      std::vector<std::string> names;
+      if (v.IsScalar()) {
+        names.push_back(v.Scalar());
+      } else if (v.IsSequence()) {
+        for (const auto& item : v) names.push_back(item.IsScalar() ? item.Scalar() : std::string());
+      }
+      if (names.empty()) {
+        d.add(v.Mark(), path, "must be a list of DESCRIBE, READ, UPDATE, ACT (or *)");
+        ok = false;
+      }
+      for (const auto& name : names) {
+        if (name == "*") {
+          rule.verbs = {oauth2::Verb::Describe, oauth2::Verb::Read, oauth2::Verb::Update, oauth2::Verb::Act};
+        } else if (auto verb = verbFromName(name)) {
+          rule.verbs.push_back(*verb);
+        } else {
+          d.add(v.Mark(), path, "unknown verb '" + name + "' (DESCRIBE, READ, UPDATE, ACT or *)");
+          ok = false;
+        }
+      }
+      continue;
+    }
+    if (!v.IsScalar()) {
+      d.add(v.Mark(), path, "must be a single value");
+      ok = false;
+      continue;
+    }
+    const std::string text = v.Scalar();
+    if (key == "role") {
+      hasRole = true;
+      rule.role = text;
+    } else if (key == "provider") {
+      rule.provider = text;
+    } else if (key == "service") {
+      rule.service = text;
+    } else if (key == "resource") {
+      rule.resource = text;
+    } else if (key == "effect") {
+      if (text == "allow") {
+        rule.effect = oauth2::Effect::Allow;
+      } else if (text == "deny") {
+        rule.effect = oauth2::Effect::Deny;
+      } else {
+        d.add(v.Mark(), path, "must be allow or deny, found \"" + text + "\"");
+        ok = false;
+      }
+    } else if (key == "priority") {
+      char* end = nullptr;
+      const long n = std::strtol(text.c_str(), &end, 10);
+      if (text.empty() || *end != '\0' || n < -1000000 || n > 1000000) {
+        d.add(v.Mark(), path, "must be an integer between -1000000 and 1000000, found \"" + text + "\"");
+        ok = false;
+      } else {
+        rule.priority = static_cast<int>(n);
+      }
+    }
+  }
+  if (!hasRole) d.add(node.Mark(), where + ".role", "is required");
+  if (!hasVerbs) d.add(node.Mark(), where + ".verbs", "is required");
+  if (!ok || !hasRole || !hasVerbs) return std::nullopt;
+  if (std::string why = oauth2::checkRule(rule); !why.empty()) {
+    d.add(node.Mark(), where, why);
+    return std::nullopt;
+  }
+  return rule;
+}
+
+// auth.oauth2.rules_file: a YAML list of structured rules (docs/security.md). Errors name the
+// file, line, column and the key path ("rules_file[2].effect").
+core::Result<std::vector<oauth2::Rule>> loadRulesFile(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return core::makeError(core::ErrorCode::BadRequest, "auth.oauth2.rules_file: cannot read " + file);
+  std::ostringstream text;
+  text << in.rdbuf();
+  core::config::Diagnostics d;
+  auto root = core::config::parseYamlDocument(text.str(), core::config::YamlLimits{}, d);
+  std::vector<oauth2::Rule> rules;
+  if (root && !root->IsSequence()) {
+    d.add(root->Mark(), "rules_file", "must be a list of rules (each a mapping with role, verbs, ...)");
+  } else if (root) {
+    std::size_t i = 0;
+    for (const auto& node : *root) {
+      auto rule = ruleFrom(node, "rules_file[" + std::to_string(i++) + "]", file, d);
+      if (rule) rules.push_back(std::move(*rule));
+    }
+  }
+  if (!d.empty()) return core::makeError(core::ErrorCode::BadRequest, d.format(file));
+  return rules;
+}
+
 }  // namespace
 
 std::string_view bearerToken(std::string_view authorization) {
@@ -41,7 +173,8 @@ std::string_view bearerToken(std::string_view authorization) {
   return token;
 }
 
-core::Result<std::shared_ptr<OAuth2Access>> OAuth2Access::create(const core::config::OAuth2Section& section) {
+core::Result<std::shared_ptr<OAuth2Access>> OAuth2Access::create(const core::config::OAuth2Section& section,
+                                                                 const std::string& configPath) {
   std::shared_ptr<OAuth2Access> access(new OAuth2Access());
   std::string lines;
   for (const auto& rule : section.rules) lines += rule + "\n";
@@ -51,6 +184,15 @@ core::Result<std::shared_ptr<OAuth2Access>> OAuth2Access::create(const core::con
                            "auth.oauth2.rules: " + rules.error + " (line N is the N-th entry of the list)");
   }
   access->rules_ = std::move(rules.rules);
+  if (!section.rulesFile.empty()) {
+    std::filesystem::path file(section.rulesFile);
+    if (file.is_relative() && !configPath.empty()) {
+      file = std::filesystem::absolute(std::filesystem::path(configPath)).parent_path() / file;
+    }
+    auto structured = loadRulesFile(file.string());
+    if (!structured) return std::move(structured).error();
+    for (auto& rule : *structured) access->rules_.push_back(std::move(rule));
+  }
   access->adminRoles_ = section.adminRoles;
   access->issuer_ = section.issuer;
 
@@ -73,8 +215,8 @@ core::Result<std::shared_ptr<OAuth2Access>> OAuth2Access::create(const core::con
   try {
     access->keys_ = std::make_shared<oauth2::KeySource>(ko, oauth2::makeHttpGet(ko));
   } catch (const std::exception& e) {   // POCO's TLS context: an unreadable or invalid ca_file
-    return core::makeError(core::ErrorCode::BadRequest, "auth.oauth2.ca_file: cannot set up TLS to the IdP: " +
-                                                            std::string(e.what()));
+    return core::makeError(core::ErrorCode::BadRequest, "auth.oauth2.ca_file: cannot set up TLS to the IdP with '" +
+                                                            section.caFile + "': " + e.what());
   }
 
   oauth2::ResourceServerOptions so;

@@ -21,8 +21,10 @@ namespace gatehouse::app {
 
 class OAuth2Access final : public core::rest::AccessPolicy {
  public:
-  // Checks the rules and builds the verifier; an error names the config key and the rule line.
-  static core::Result<std::shared_ptr<OAuth2Access>> create(const core::config::OAuth2Section& section);
+  // Checks the rules (the `rules` lines and the structured rules of `rules_file`, relative to
+  // the config file's folder) and builds the verifier; an error names the file, line and key.
+  static core::Result<std::shared_ptr<OAuth2Access>> create(const core::config::OAuth2Section& section,
+                                                            const std::string& configPath);
 
   // Discovery and the first JWKS fetch. A failure is logged, not fatal: until the IdP answers,
   // every token is refused (the key source retries on demand, within its cooldown).

@@ -12,6 +12,8 @@ wrong audience and expired tokens -> 401; the IdP rotates its keys -> new tokens
 restarting the gateway; /health stays open.
 """
 import json
+import os
+import subprocess
 import time
 import unittest
 
@@ -35,14 +37,28 @@ AUTH = """auth:
       - "operator:*:/providers/**"
       - "admin:*:/providers/**"
     admin_roles: [admin]
+{rules_file}"""
+
+# Structured rules: the operator may do everything (rules above) except UPDATE on the second
+# temperature sensor, denied at a higher priority.
+RULES_FILE = """- role: operator
+  provider: sim-temperature-2
+  verbs: [UPDATE]
+  effect: deny
+  priority: 10
 """
 
 
-def oauth2_gateway(idp, leeway=30):
+def oauth2_gateway(idp, leeway=30, rules_file=RULES_FILE):
     gw = Gateway(sensors=2, interval=100)
     text = DEFAULT_CONFIG.format(sensors=2, interval=100, http_extra="", host_extra="", plugins_extra="",
                                  state_dir=gw.dir.name + "/state")
-    text = text.replace("auth:\n  mode: none\n", AUTH.format(issuer=idp.issuer, leeway=leeway))
+    extra = ""
+    if rules_file is not None:
+        with open(os.path.join(gw.dir.name, "rules.yaml"), "w") as f:
+            f.write(rules_file)
+        extra = "    rules_file: rules.yaml\n"   # relative to the config file's folder
+    text = text.replace("auth:\n  mode: none\n", AUTH.format(issuer=idp.issuer, leeway=leeway, rules_file=extra))
     gw.write_config(text=text)
     gw.start()
     return gw
@@ -120,6 +136,16 @@ class GatewayWithOidc(unittest.TestCase):
         self.assertEqual(status, 401)
         self.assertIn('error="invalid_token"', headers.get("www-authenticate", ""))
 
+    def test_a_structured_deny_rule_with_priority_wins(self):
+        token = self.idp.token("operator-rs")
+        t2 = "/sensinact/providers/sim-temperature-2/services/sensor/resources/temperature"
+        self.assertEqual(self.get(t2 + "/GET", token)[0], 200)   # the operator may read it
+        status, headers, _ = self.get(t2 + "/SET", token, method="POST", body={"value": 1})
+        self.assertEqual(status, 403)   # but not update it: deny at priority 10 beats allow at 0
+        self.assertIn('error="insufficient_scope"', headers.get("www-authenticate", ""))
+        status = self.get(TEMP + "/SET", token, method="POST", body={"value": 1})[0]
+        self.assertNotEqual(status, 403)   # the first sensor is not denied (the sim may refuse the value itself)
+
     def test_tokens_and_claims_never_reach_the_log(self):
         good = self.idp.token("reader-rs")
         bad = self.idp.token("other-aud")
@@ -139,6 +165,31 @@ class GatewayWithOidc(unittest.TestCase):
                      "/sensinact/providers/sim-%6Cight-1", "/sensinact/providers/sim-temperature-1/../sim-light-1"):
             status = self.get(path, token)[0]
             self.assertIn(status, (400, 403, 404), path)   # never 200: the reader may not see lights
+
+
+class RulesFileErrors(unittest.TestCase):
+    def test_the_shipped_example_passes_config_check(self):
+        example = os.path.join(os.environ.get("GATEHOUSE_SOURCE", "."), "etc/examples/oidc.yaml")
+        r = subprocess.run([os.environ.get("GATEHOUSE_BIN", "build/core/app/gatehouse"), "config", "check", example],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("OK", r.stdout)
+
+    def test_a_bad_rules_file_is_reported_with_file_line_and_key(self):
+        gw = Gateway()
+        self.addCleanup(gw.dir.cleanup)
+        rules = os.path.join(gw.dir.name, "rules.yaml")
+        with open(rules, "w") as f:
+            f.write("- role: reader\n  verbs: [READ]\n- role: operator\n  verbs: [READ]\n  effect: maybe\n")
+        text = DEFAULT_CONFIG.format(sensors=1, interval=100, http_extra="", host_extra="", plugins_extra="",
+                                     state_dir=gw.dir.name + "/state")
+        text = text.replace("auth:\n  mode: none\n", AUTH.format(issuer="http://127.0.0.1:9", leeway=30,
+                                                                    rules_file="    rules_file: rules.yaml\n"))
+        gw.write_config(text=text)
+        r = subprocess.run([os.environ.get("GATEHOUSE_BIN", "build/core/app/gatehouse"), "config", "check", gw.config],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+        self.assertIn("rules.yaml:5:11: rules_file[1].effect: must be allow or deny", r.stderr)
 
 
 class GatewayWithOidcKeysAndExpiry(unittest.TestCase):

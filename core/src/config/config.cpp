@@ -129,6 +129,8 @@ Schema buildGatewaySchema() {
                   .doc("Claim paths holding the caller's roles: arrays of strings or space-separated strings (`realm_access.roles`, `resource_access.<client>.roles`, `scope`, `groups`)."),
               Field::stringList("rules", d.auth.oauth2.rules)
                   .doc("Authorization rules, sensiNact style `role:VERB:path-pattern` (VERB: DESCRIBE, READ, UPDATE, ACT or *); anything no rule allows is denied."),
+              Field::string("rules_file", d.auth.oauth2.rulesFile)
+                  .doc("YAML file of structured rules (role, provider, service, resource, verbs, effect allow|deny, priority; docs/security.md), added to `rules`; relative to the config file's folder. Empty: none."),
               Field::stringList("admin_roles", d.auth.oauth2.adminRoles)
                   .doc("Roles that may use /sensinact/runtime/* and /metrics."),
               Field::integer("refresh_cooldown_s", d.auth.oauth2.refreshCooldownS).range(1, 3600)
@@ -282,6 +284,7 @@ Config bind(const Values& v) {
   c.auth.oauth2.allowInsecureLoopback = v.getBool("auth.oauth2.allow_insecure_loopback");
   c.auth.oauth2.roleClaims = v.getStringList("auth.oauth2.role_claims");
   c.auth.oauth2.rules = v.getStringList("auth.oauth2.rules");
+  c.auth.oauth2.rulesFile = v.getString("auth.oauth2.rules_file");
   c.auth.oauth2.adminRoles = v.getStringList("auth.oauth2.admin_roles");
   c.auth.oauth2.refreshCooldownS = v.getInt("auth.oauth2.refresh_cooldown_s");
   c.auth.oauth2.staleKeysMaxAgeS = v.getInt("auth.oauth2.stale_keys_max_age_s");

@@ -51,6 +51,7 @@ struct OAuth2Section {
   bool allowInsecureLoopback = false;      // plain http to a loopback IdP (tests, local IdPs)
   std::vector<std::string> roleClaims{"realm_access.roles", "scope", "groups"};
   std::vector<std::string> rules;          // sensiNact lines "role:VERB:path-pattern"
+  std::string rulesFile;                   // YAML list of structured rules (deny, priority)
   std::vector<std::string> adminRoles{"admin"};
   std::int64_t refreshCooldownS = 30;      // unknown kid: one JWKS fetch per cooldown at most
   std::int64_t staleKeysMaxAgeS = 21600;   // last good keys kept this long while the IdP is down
