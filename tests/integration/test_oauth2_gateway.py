@@ -17,7 +17,9 @@ import subprocess
 import time
 import unittest
 
-from gateway import DEFAULT_CONFIG, Gateway
+import socket
+
+from gateway import DEFAULT_CONFIG, Gateway, subscribed
 from oidc_idp import OidcProvider
 
 TEMP = "/sensinact/providers/sim-temperature-1/services/sensor/resources/temperature"
@@ -204,6 +206,30 @@ class GatewayWithOidcKeysAndExpiry(unittest.TestCase):
                 status, _, body = gw.request("GET", TEMP + "/GET", headers={
                     "Authorization": "Bearer " + idp.token("reader-rs")})
                 self.assertEqual(status, 200, body[:300])
+            finally:
+                gw.stop()
+
+    def test_a_stream_ends_when_its_token_expires(self):
+        with OidcProvider(audience="gatehouse", ttl=3) as idp:
+            gw = oauth2_gateway(idp, leeway=0)
+            try:
+                token = idp.token("reader-rs")
+                s = socket.create_connection(("127.0.0.1", gw.port), timeout=5)
+                self.addCleanup(s.close)
+                s.sendall(("GET %s/SUBSCRIBE HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
+                           "Authorization: Bearer %s\r\n\r\n" % (TEMP, token)).encode())
+                buf = subscribed(s)
+                started = time.time()
+                while True:   # the sim pushes a value every 100 ms; the stream must end by itself
+                    s.settimeout(10)
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    buf += chunk
+                    self.assertLess(time.time() - started, 10, "the stream outlived its token")
+                self.assertIn(b"event: data", buf)          # values flowed while the token was valid
+                self.assertIn(b"token expired", buf)        # and the end says why
+                self.assertLess(time.time() - started, 6)   # ttl 3 s, closed within about a second after
             finally:
                 gw.stop()
 
