@@ -1,5 +1,9 @@
-"""Helpers shared by the Python benchmarks (plugin_startup.py, mqtt_ingest.py, mqtt_latency.py)."""
+"""Helpers shared by the Python benchmarks (plugin_startup.py, mqtt_ingest.py, mqtt_latency.py, rest_auth.py)."""
+import os
+import signal
 import socket
+import subprocess
+import time
 
 
 class SetupError(Exception):
@@ -31,3 +35,48 @@ def tcp_ok(port, timeout=1.0):
         return True
     except OSError:
         return False
+
+
+class Processes:
+    """Every long-running process this script starts, stopped by PID (SIGTERM, then SIGKILL)."""
+
+    def __init__(self):
+        self.procs = []
+
+    def start(self, argv, log_path, **kw):
+        log = open(log_path, "w")
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, **kw)
+        log.close()
+        self.procs.append(proc)
+        return proc
+
+    def stop(self, proc, what, log_path, ok_codes=(0,)):
+        """SIGTERM (repeated each second: mosquitto may lose one early on), wait up to 10 s; the
+        exit code must be in ok_codes."""
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10.0
+            while proc.poll() is None and time.monotonic() < deadline:
+                try:
+                    proc.wait(1.0)
+                except subprocess.TimeoutExpired:
+                    os.kill(proc.pid, signal.SIGTERM)
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+                self.procs.remove(proc)
+                raise SetupError("%s (pid %d) did not stop within 10 s of SIGTERM" % (what, proc.pid))
+        self.procs.remove(proc)
+        if proc.returncode not in ok_codes:
+            raise SetupError("%s exited with %d; log:\n%s" % (what, proc.returncode, tail(log_path)))
+
+    def kill_all(self):
+        for proc in list(self.procs):
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    os.kill(proc.pid, signal.SIGKILL)
+                    proc.wait()
+            self.procs.remove(proc)

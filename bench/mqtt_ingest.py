@@ -49,7 +49,7 @@ import time
 
 sys.dont_write_bytecode = True   # no bench/__pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import SetupError, free_port, tail, tcp_ok  # noqa: E402
+from benchlib import Processes, SetupError, free_port, tail, tcp_ok  # noqa: E402, F401 (Processes: mqtt_latency imports it from here)
 
 MIN_RATIO = 0.8
 START_TIMEOUT_S = 15.0
@@ -57,51 +57,6 @@ START_TIMEOUT_S = 15.0
 
 
 
-
-
-class Processes:
-    """Every long-running process this script starts, stopped by PID (SIGTERM, then SIGKILL)."""
-
-    def __init__(self):
-        self.procs = []
-
-    def start(self, argv, log_path, **kw):
-        log = open(log_path, "w")
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, **kw)
-        log.close()
-        self.procs.append(proc)
-        return proc
-
-    def stop(self, proc, what, log_path, ok_codes=(0,)):
-        """SIGTERM (repeated each second: mosquitto may lose one early on), wait up to 10 s; the
-        exit code must be in ok_codes."""
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            deadline = time.monotonic() + 10.0
-            while proc.poll() is None and time.monotonic() < deadline:
-                try:
-                    proc.wait(1.0)
-                except subprocess.TimeoutExpired:
-                    os.kill(proc.pid, signal.SIGTERM)
-            if proc.poll() is None:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait()
-                self.procs.remove(proc)
-                raise SetupError("%s (pid %d) did not stop within 10 s of SIGTERM" % (what, proc.pid))
-        self.procs.remove(proc)
-        if proc.returncode not in ok_codes:
-            raise SetupError("%s exited with %d; log:\n%s" % (what, proc.returncode, tail(log_path)))
-
-    def kill_all(self):
-        for proc in list(self.procs):
-            if proc.poll() is None:
-                os.kill(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    os.kill(proc.pid, signal.SIGKILL)
-                    proc.wait()
-            self.procs.remove(proc)
 
 
 class Broker:

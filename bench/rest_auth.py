@@ -44,7 +44,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -56,7 +55,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(SRC, "tests", "integration"))
-from benchlib import SetupError, free_port, tail  # noqa: E402
+from benchlib import Processes, SetupError, free_port, tail  # noqa: E402
 import oidc_idp  # noqa: E402
 
 MIN_RATIO = 0.95
@@ -79,45 +78,6 @@ AUTH_OAUTH2 = """auth:
       - "reader:DESCRIBE,READ:/providers/**"
     admin_roles: [admin]
 """
-
-
-class Processes:
-    """Every gateway this script starts, stopped by PID (SIGTERM, then SIGKILL after 10 s)."""
-
-    def __init__(self):
-        self.procs = []
-
-    def start(self, argv, log_path):
-        with open(log_path, "w") as log:
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-        self.procs.append(proc)
-        return proc
-
-    def stop(self, proc, what, log_path):
-        """SIGTERM, wait up to 10 s; the gateway must exit 0."""
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait()
-                self.procs.remove(proc)
-                raise SetupError("%s (pid %d) did not stop within 10 s of SIGTERM" % (what, proc.pid))
-        self.procs.remove(proc)
-        if proc.returncode != 0:
-            raise SetupError("%s exited with %d; log:\n%s" % (what, proc.returncode, tail(log_path)))
-
-    def kill_all(self):
-        for proc in list(self.procs):
-            if proc.poll() is None:
-                os.kill(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    os.kill(proc.pid, signal.SIGKILL)
-                    proc.wait()
-            self.procs.remove(proc)
 
 
 class Gateway:
