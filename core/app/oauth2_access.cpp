@@ -225,7 +225,11 @@ core::Result<std::shared_ptr<OAuth2Access>> OAuth2Access::create(const core::con
   so.leewayS = section.leewayS;
   so.roleClaims = section.roleClaims;
   so.allowedAlgs = algs;
-  access->server_ = std::make_unique<oauth2::ResourceServer>(so, access->keys_);
+  so.introspectionClientId = section.introspectionClientId;
+  so.introspectionClientSecret = section.introspectionClientSecret;
+  oauth2::HttpPost post;
+  if (!so.introspectionClientId.empty()) post = oauth2::makeHttpPost(ko);
+  access->server_ = std::make_unique<oauth2::ResourceServer>(so, access->keys_, std::move(post));
   return access;
 }
 

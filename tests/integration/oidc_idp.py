@@ -46,6 +46,11 @@ CLIENTS = {
                   "auth": "client_secret_basic", "audience": None},
     "other-aud": {"secret": "other-aud-secret", "alg": "RS256", "roles": ["reader"],
                   "auth": "client_secret_basic", "audience": "not-gatehouse"},
+    # Opaque access tokens (RFC 7662 introspection), and the client the gateway introspects with.
+    "opaque-rs": {"secret": "opaque-rs-secret", "alg": "RS256", "roles": ["reader"],
+                  "auth": "client_secret_basic", "audience": None, "format": "opaque"},
+    "gatehouse-introspect": {"secret": "gatehouse-introspect-secret", "alg": "RS256", "roles": [],
+                             "auth": "client_secret_basic", "audience": None},
 }
 
 
@@ -95,7 +100,8 @@ class OidcProvider:
         with open(self.clients_file, "w") as f:
             json.dump([{"client_id": cid, "client_secret": c["secret"], "alg": c["alg"],
                         "roles": list(c["roles"]), "auth": c["auth"],
-                        **({"audience": c["audience"]} if c.get("audience") else {})}
+                        **({"audience": c["audience"]} if c.get("audience") else {}),
+                        **({"format": c["format"]} if c.get("format") else {})}
                        for cid, c in self.clients.items()], f)
         self.port = 0
         self.issuer = None

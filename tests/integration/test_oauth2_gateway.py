@@ -39,6 +39,8 @@ AUTH = """auth:
       - "operator:*:/providers/**"
       - "admin:*:/providers/**"
     admin_roles: [admin]
+    introspection_client_id: gatehouse-introspect
+    introspection_client_secret: gatehouse-introspect-secret
 {rules_file}"""
 
 # Structured rules: the operator may do everything (rules above) except UPDATE on the second
@@ -132,6 +134,16 @@ class GatewayWithOidc(unittest.TestCase):
         token = self.idp.token("admin-es")   # ES256
         self.assertEqual(self.get("/sensinact/runtime/plugins", token)[0], 200)
         self.assertEqual(self.get("/metrics", token)[0], 200)
+
+    def test_an_opaque_token_is_introspected(self):   # A18
+        token = self.idp.token("opaque-rs")
+        self.assertNotIn(".", token)   # really not a JWT
+        status, _, body = self.get(TEMP + "/GET", token)
+        self.assertEqual(status, 200, body[:300])
+        status, headers, _ = self.get(TEMP + "/GET", "notATokenTheIdpIssued")
+        self.assertEqual(status, 401)   # inactive
+        self.assertIn('error="invalid_token"', headers.get("www-authenticate", ""))
+        self.assertEqual(self.get(LIGHT, token)[0], 403)   # its roles (reader) apply as for a JWT
 
     def test_a_token_for_another_audience_is_refused(self):
         status, headers, _ = self.get(TEMP + "/GET", self.idp.token("other-aud"))

@@ -133,6 +133,10 @@ Schema buildGatewaySchema() {
                   .doc("YAML file of structured rules (role, provider, service, resource, verbs, effect allow|deny, priority; docs/security.md), added to `rules`; relative to the config file's folder. Empty: none."),
               Field::stringList("admin_roles", d.auth.oauth2.adminRoles)
                   .doc("Roles that may use /sensinact/runtime/* and /metrics."),
+              Field::string("introspection_client_id", d.auth.oauth2.introspectionClientId)
+                  .doc("Client id the gateway authenticates with at the IdP's introspection endpoint (RFC 7662), for tokens that are not JWTs; empty: such tokens are refused."),
+              Field::string("introspection_client_secret", d.auth.oauth2.introspectionClientSecret)
+                  .doc("That client's secret (never logged); required with introspection_client_id."),
               Field::integer("refresh_cooldown_s", d.auth.oauth2.refreshCooldownS).range(1, 3600)
                   .doc("A token naming an unknown key id fetches the JWKS again at most once per this many seconds."),
               Field::integer("stale_keys_max_age_s", d.auth.oauth2.staleKeysMaxAgeS).range(60, 604800)
@@ -231,6 +235,15 @@ void checkCrossFieldRules(const Values& values, Diagnostics& diagnostics) {
       diagnostics.add(Diagnostic{where->line, where->column, "auth.oauth2.algorithms", "at least one algorithm is needed"});
     }
   }
+  // Introspection credentials come in pairs (whatever the mode: half a setting is a mistake).
+  if (values.getString("auth.oauth2.introspection_client_id").empty() !=
+      values.getString("auth.oauth2.introspection_client_secret").empty()) {
+    const bool hasId = !values.getString("auth.oauth2.introspection_client_id").empty();
+    const char* given = hasId ? "auth.oauth2.introspection_client_id" : "auth.oauth2.introspection_client_secret";
+    const Values::Entry* where = values.find(given);
+    diagnostics.add(Diagnostic{where->line, where->column, given,
+                               "introspection needs both auth.oauth2.introspection_client_id and introspection_client_secret"});
+  }
   // A certificate without its key (or the reverse) cannot authenticate; TLS files with only
   // plain brokers would be silently ignored.
   const bool hasCert = !values.getString("mqtt_northbound.cert_file").empty();
@@ -286,6 +299,8 @@ Config bind(const Values& v) {
   c.auth.oauth2.rules = v.getStringList("auth.oauth2.rules");
   c.auth.oauth2.rulesFile = v.getString("auth.oauth2.rules_file");
   c.auth.oauth2.adminRoles = v.getStringList("auth.oauth2.admin_roles");
+  c.auth.oauth2.introspectionClientId = v.getString("auth.oauth2.introspection_client_id");
+  c.auth.oauth2.introspectionClientSecret = v.getString("auth.oauth2.introspection_client_secret");
   c.auth.oauth2.refreshCooldownS = v.getInt("auth.oauth2.refresh_cooldown_s");
   c.auth.oauth2.staleKeysMaxAgeS = v.getInt("auth.oauth2.stale_keys_max_age_s");
   c.pluginHost.directory = v.getString("plugin_host.directory");

@@ -53,6 +53,8 @@ struct OAuth2Section {
   std::vector<std::string> rules;          // sensiNact lines "role:VERB:path-pattern"
   std::string rulesFile;                   // YAML list of structured rules (deny, priority)
   std::vector<std::string> adminRoles{"admin"};
+  std::string introspectionClientId;       // RFC 7662 for opaque tokens; "" = off
+  std::string introspectionClientSecret;   // never logged
   std::int64_t refreshCooldownS = 30;      // unknown kid: one JWKS fetch per cooldown at most
   std::int64_t staleKeysMaxAgeS = 21600;   // last good keys kept this long while the IdP is down
   bool operator==(const OAuth2Section&) const = default;

@@ -40,8 +40,8 @@ void initializeSslOnce() {
   (void)done;
 }
 
-HttpAnswer pocoGet(const KeySourceOptions& options, Poco::Net::Context::Ptr context, const std::string& url,
-                   std::size_t maxBytes) {
+HttpAnswer pocoRequest(const KeySourceOptions& options, Poco::Net::Context::Ptr context, const std::string& url,
+                       const std::string* form, const std::string& authorization, std::size_t maxBytes) {
   HttpAnswer answer;
   if (std::string why = checkFetchUrl(url, options); !why.empty()) {
     answer.error = why;
@@ -56,10 +56,17 @@ HttpAnswer pocoGet(const KeySourceOptions& options, Poco::Net::Context::Ptr cont
       session = std::make_unique<Poco::Net::HTTPClientSession>(uri.getHost(), uri.getPort());
     }
     session->setTimeout(Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(options.httpTimeout.count()) * 1000));
-    Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, uri.getPathEtc().empty() ? "/" : uri.getPathEtc(),
-                                   Poco::Net::HTTPMessage::HTTP_1_1);
+    Poco::Net::HTTPRequest request(form != nullptr ? Poco::Net::HTTPRequest::HTTP_POST : Poco::Net::HTTPRequest::HTTP_GET,
+                                   uri.getPathEtc().empty() ? "/" : uri.getPathEtc(), Poco::Net::HTTPMessage::HTTP_1_1);
     request.set("Accept", "application/json");
-    session->sendRequest(request);
+    if (!authorization.empty()) request.set("Authorization", authorization);
+    if (form != nullptr) {
+      request.setContentType("application/x-www-form-urlencoded");
+      request.setContentLength64(static_cast<Poco::Int64>(form->size()));
+      session->sendRequest(request) << *form;
+    } else {
+      session->sendRequest(request);
+    }
     Poco::Net::HTTPResponse response;
     std::istream& in = session->receiveResponse(response);
     answer.status = static_cast<int>(response.getStatus());
@@ -140,8 +147,24 @@ HttpGet makeHttpGet(const KeySourceOptions& options) {
       new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", "", options.caFile, Poco::Net::Context::VERIFY_STRICT,
                              9, options.caFile.empty());
   return [options, context](const std::string& url, std::size_t maxBytes) {
-    return pocoGet(options, context, url, maxBytes);
+    return pocoRequest(options, context, url, nullptr, std::string(), maxBytes);
   };
+}
+
+HttpPost makeHttpPost(const KeySourceOptions& options) {
+  initializeSslOnce();
+  Poco::Net::Context::Ptr context =
+      new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", "", options.caFile, Poco::Net::Context::VERIFY_STRICT,
+                             9, options.caFile.empty());
+  return [options, context](const std::string& url, const std::string& form, const std::string& authorization,
+                            std::size_t maxBytes) {
+    return pocoRequest(options, context, url, &form, authorization, maxBytes);
+  };
+}
+
+std::string KeySource::introspectionEndpoint() const {
+  std::lock_guard lock(mu_);
+  return introspectionEndpoint_;
 }
 
 KeySource::KeySource(KeySourceOptions options, HttpGet get) : options_(std::move(options)), get_(std::move(get)) {}
@@ -193,6 +216,12 @@ std::string KeySource::discover() {
   }
   if (std::string why = checkFetchUrl(jwks->text, options_); !why.empty()) return "jwks_uri refused: " + why;
   jwksUri_ = jwks->text;
+  const Json* introspection = doc.find("introspection_endpoint");
+  if (introspection != nullptr && introspection->type == Json::Type::String &&
+      checkFetchUrl(introspection->text, options_).empty()) {
+    std::lock_guard lock(mu_);
+    introspectionEndpoint_ = introspection->text;
+  }
   return {};
 }
 

@@ -1,5 +1,6 @@
 #include "gatehouse/oauth2/resource_server.h"
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -55,6 +56,36 @@ bool finishSigningInput(SigningInputSha256& out) {
   return EVP_DigestFinal_ex(threadHashers().signing.get(), out.data(), &size) == 1 && size == out.size();
 }
 
+constexpr std::size_t kMaxIntrospectedTokenBytes = 8192;
+constexpr std::size_t kMaxIntrospectionBytes = 65536;
+
+// application/x-www-form-urlencoded (and RFC 6749 2.3.1 for client credentials): unreserved
+// characters as they are, everything else %XX.
+std::string formEncode(std::string_view in) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(in.size() * 3);
+  for (unsigned char c : in) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+        c == '_' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+std::string base64Standard(std::string_view in) {
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  out.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  return out;
+}
+
 ClaimRules claimRules(const ResourceServerOptions& o) {
   ClaimRules rules;
   rules.issuer = o.issuer;
@@ -72,8 +103,8 @@ std::size_t ResourceServer::DigestHash::operator()(const Digest& d) const noexce
   return h;
 }
 
-ResourceServer::ResourceServer(ResourceServerOptions options, std::shared_ptr<KeySource> keys)
-    : options_(std::move(options)), rules_(claimRules(options_)), keys_(std::move(keys)) {}
+ResourceServer::ResourceServer(ResourceServerOptions options, std::shared_ptr<KeySource> keys, HttpPost post)
+    : options_(std::move(options)), rules_(claimRules(options_)), keys_(std::move(keys)), post_(std::move(post)) {}
 
 Authentication ResourceServer::authenticate(std::string_view token, std::int64_t nowUnix) {
   Digest digest;
@@ -83,21 +114,30 @@ Authentication ResourceServer::authenticate(std::string_view token, std::int64_t
     std::lock_guard lock(mu_);
     auto it = cache_.find(digest);
     if (it != cache_.end()) {
-      if (nowUnix <= it->second->expires + options_.leewayS) {
+      if (nowUnix <= it->second.validUntil) {
         ++stats_.cacheHits;
-        return {it->second, {}};
+        return {it->second.principal, {}};
       }
+      // Stale: verified again below (an expired JWT is then refused; an introspected token past
+      // the cache cap is asked about again, so a revocation shows).
       cache_.erase(it);
-      ++stats_.refused;
-      return {nullptr, "the token has expired"};
     }
   }
-  SigningInputSha256 signingDigest;
-  const bool haveSigningDigest = hashed && signingStateKept && finishSigningInput(signingDigest);
-  Authentication result = verifyUncached(token, nowUnix, haveSigningDigest ? &signingDigest : nullptr);
-  if (result.principal && hashed) remember(digest, result.principal, nowUnix);
+  Authentication result;
+  std::int64_t validUntil = 0;
+  const bool compactJws = std::count(token.begin(), token.end(), '.') == 2;
+  if (!compactJws && !options_.introspectionClientId.empty()) {
+    result = introspect(token, nowUnix, validUntil);
+  } else {
+    SigningInputSha256 signingDigest;
+    const bool haveSigningDigest = hashed && signingStateKept && finishSigningInput(signingDigest);
+    result = verifyUncached(token, nowUnix, haveSigningDigest ? &signingDigest : nullptr);
+    if (result.principal) validUntil = result.principal->expires + options_.leewayS;
+  }
+  if (result.principal && hashed) remember(digest, result.principal, validUntil, nowUnix);
   std::lock_guard lock(mu_);
   ++(result.principal ? stats_.verified : stats_.refused);
+  if (!compactJws && !options_.introspectionClientId.empty()) ++stats_.introspected;
   return result;
 }
 
@@ -122,11 +162,38 @@ Authentication ResourceServer::verifyUncached(std::string_view token, std::int64
   return {std::make_shared<const Principal>(std::move(*claims.ok)), {}};
 }
 
-void ResourceServer::remember(const Digest& digest, std::shared_ptr<const Principal> principal, std::int64_t nowUnix) {
+Authentication ResourceServer::introspect(std::string_view token, std::int64_t nowUnix, std::int64_t& validUntil) {
+  if (token.empty() || token.size() > kMaxIntrospectedTokenBytes) return {nullptr, "the token is empty or too large"};
+  if (!post_) return {nullptr, "token introspection is not available"};
+  const std::string endpoint = keys_->introspectionEndpoint();
+  if (endpoint.empty()) return {nullptr, "the identity provider's introspection endpoint is not known"};
+  const std::string form = "token=" + formEncode(token) + "&token_type_hint=access_token";
+  const std::string authorization =
+      "Basic " + base64Standard(formEncode(options_.introspectionClientId) + ":" +
+                                formEncode(options_.introspectionClientSecret));
+  HttpAnswer answer = post_(endpoint, form, authorization, kMaxIntrospectionBytes);
+  if (!answer.error.empty() || answer.status != 200) return {nullptr, "token introspection failed"};
+  JsonResult parsed = parseJsonStrict(answer.body, JsonLimits{kMaxIntrospectionBytes, 16});
+  if (!parsed.value || parsed.value->type != Json::Type::Object) return {nullptr, "token introspection failed"};
+  const Json* active = parsed.value->find("active");
+  if (active == nullptr || active->type != Json::Type::Bool || !active->b) return {nullptr, "the token is not active"};
+  // The answer carries the token's claims: the same checks as a JWT's (exp, iss, aud, roles).
+  JwsVerified claims;
+  JsonResult header = parseJsonStrict(R"({"typ":"at+jwt"})");
+  claims.header = std::move(*header.value);
+  claims.payload = std::move(*parsed.value);
+  ClaimsResult checked = checkClaims(std::move(claims), rules_, nowUnix);
+  if (!checked.ok) return {nullptr, checked.error};
+  validUntil = std::min(checked.ok->expires, nowUnix + options_.introspectionCacheMaxS);
+  return {std::make_shared<const Principal>(std::move(*checked.ok)), {}};
+}
+
+void ResourceServer::remember(const Digest& digest, std::shared_ptr<const Principal> principal, std::int64_t validUntil,
+                              std::int64_t nowUnix) {
   std::lock_guard lock(mu_);
   if (cache_.size() >= options_.cacheEntries) {
     for (auto it = cache_.begin(); it != cache_.end();) {
-      it = nowUnix > it->second->expires + options_.leewayS ? cache_.erase(it) : std::next(it);
+      it = nowUnix > it->second.validUntil ? cache_.erase(it) : std::next(it);
     }
     // Still full of live tokens: drop any of them down to nine tenths (they are verified again
     // on their next use), so a flood of distinct valid tokens costs one sweep per tenth.
@@ -134,7 +201,7 @@ void ResourceServer::remember(const Digest& digest, std::shared_ptr<const Princi
       cache_.erase(cache_.begin());
     }
   }
-  cache_.emplace(digest, std::move(principal));
+  cache_.emplace(digest, Entry{std::move(principal), validUntil});
 }
 
 ResourceServer::Stats ResourceServer::stats() const {

@@ -210,6 +210,10 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"oauth2_symmetric_algorithm", "auth:\n  oauth2:\n    algorithms: [RS256, HS256]\n",
                   "gw.yaml:3:25: auth.oauth2.algorithms[1]: must be RS256, PS256, ES256 or EdDSA (symmetric HS* and none "
                   "are never accepted), found \"HS256\""},
+        ErrorCase{"oauth2_introspection_needs_the_secret",
+                  "auth:\n  oauth2:\n    introspection_client_id: gw\n",
+                  "gw.yaml:3:30: auth.oauth2.introspection_client_id: introspection needs both "
+                  "auth.oauth2.introspection_client_id and introspection_client_secret"},
         ErrorCase{"oauth2_leeway_above_60", "auth:\n  oauth2:\n    leeway_s: 61\n", "gw.yaml:3:15: auth.oauth2.leeway_s: must be between 0 and 60, found 61"},
         ErrorCase{"pattern_id", "gateway:\n  id: 'my gateway'\n",
                   "gw.yaml:2:7: gateway.id: must be 1 to 128 characters from A-Z a-z 0-9 _ . : -, found \"my "

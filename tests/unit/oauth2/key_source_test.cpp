@@ -27,6 +27,7 @@ namespace {
 const std::string kIssuer = "https://idp.example/realms/site";
 const std::string kJwksUrl = "https://idp.example/realms/site/certs";
 const std::string kDiscoveryUrl = kIssuer + "/.well-known/openid-configuration";
+const std::string kIntrospectionUrl = "https://idp.example/realms/site/introspect";
 
 // An ES256 key made for this test run (never stored).
 struct EcKey {
@@ -93,7 +94,8 @@ struct FakeIdp {
         ++discoveryFetches;
         std::lock_guard lock(mu);
         a.status = 200;
-        a.body = R"({"issuer":")" + discoveryIssuer + R"(","jwks_uri":")" + kJwksUrl + R"("})";
+        a.body = R"({"issuer":")" + discoveryIssuer + R"(","jwks_uri":")" + kJwksUrl +
+                 R"(","introspection_endpoint":")" + kIntrospectionUrl + R"("})";
         return a;
       }
       if (url == kJwksUrl) {
@@ -322,6 +324,106 @@ TEST(ResourceServer, AThousandUnknownKidsCostOneFetchPerCooldown) {   // A4
   ResourceServer fresh(serverOptions(), rotating);
   idp.setKeys({&k1, &k2});
   EXPECT_TRUE(fresh.authenticate(k2.sign(claimsFor(5000), "k2"), 2000).principal);
+}
+
+// RFC 7662: the fake endpoint answers from a table token -> JSON, and records what it was sent.
+struct FakeIntrospection {
+  std::map<std::string, std::string> answers;   // form body -> JSON answer
+  std::vector<std::string> authorizations;
+  int calls = 0;
+  HttpPost post() {
+    return [this](const std::string& url, const std::string& form, const std::string& authorization, std::size_t) {
+      HttpAnswer a;
+      ++calls;
+      authorizations.push_back(authorization);
+      if (url != kIntrospectionUrl) {
+        a.status = 404;
+        return a;
+      }
+      a.status = 200;
+      auto it = answers.find(form);
+      a.body = it == answers.end() ? R"({"active":false})" : it->second;
+      return a;
+    };
+  }
+};
+
+std::string introspected(std::int64_t exp, const std::string& audience = "gatehouse") {
+  return R"({"active":true,"iss":")" + kIssuer + R"(","aud":")" + audience + R"(","sub":"app-2","client_id":"opaque",)" +
+         R"("exp":)" + std::to_string(exp) + R"(,"iat":1000,"realm_access":{"roles":["reader"]},"token_type":"Bearer"})";
+}
+
+ResourceServerOptions introspectingOptions() {
+  ResourceServerOptions o = serverOptions();
+  o.introspectionClientId = "gate house";   // a space: must be form-encoded in Basic (RFC 6749 2.3.1)
+  o.introspectionClientSecret = "s3cr:t";
+  return o;
+}
+
+TEST(ResourceServer, OpaqueTokensAreIntrospected) {   // A18
+  EcKey k1("k1");
+  FakeIdp idp;
+  idp.setKeys({&k1});
+  auto source = std::make_shared<KeySource>(fastOptions(), idp.get());
+  ASSERT_EQ(source->start(), "");
+  EXPECT_EQ(source->introspectionEndpoint(), kIntrospectionUrl);
+  FakeIntrospection is;
+  is.answers["token=opaque%2Fone&token_type_hint=access_token"] = introspected(5000);
+  is.answers["token=other-aud&token_type_hint=access_token"] = introspected(5000, "someone-else");
+  ResourceServer server(introspectingOptions(), source, is.post());
+
+  Authentication a = server.authenticate("opaque/one", 2000);
+  ASSERT_TRUE(a.principal) << a.error;
+  EXPECT_EQ(a.principal->subject, "app-2");
+  EXPECT_EQ(a.principal->roles, std::vector<std::string>{"reader"});
+  ASSERT_EQ(is.authorizations.size(), 1u);
+  // base64("gate%20house:s3cr%3At")
+  EXPECT_EQ(is.authorizations[0], "Basic Z2F0ZSUyMGhvdXNlOnMzY3IlM0F0");
+
+  EXPECT_FALSE(server.authenticate("revoked-or-unknown", 2000).principal);   // {"active":false}
+  EXPECT_FALSE(server.authenticate("other-aud", 2000).principal);            // same claim checks as a JWT
+  EXPECT_EQ(server.stats().introspected, 3u);
+}
+
+TEST(ResourceServer, AnIntrospectedTokenIsCachedNoLongerThanItsLifeAndTheCap) {   // A18
+  EcKey k1("k1");
+  FakeIdp idp;
+  idp.setKeys({&k1});
+  auto source = std::make_shared<KeySource>(fastOptions(), idp.get());
+  ASSERT_EQ(source->start(), "");
+  FakeIntrospection is;
+  is.answers["token=short&token_type_hint=access_token"] = introspected(2010);
+  is.answers["token=long&token_type_hint=access_token"] = introspected(9000);
+  ResourceServer server(introspectingOptions(), source, is.post());
+  ASSERT_TRUE(server.authenticate("short", 2000).principal);
+  ASSERT_TRUE(server.authenticate("short", 2005).principal);
+  EXPECT_EQ(is.calls, 1);   // cached
+  // Past its exp the cache no longer answers: the IdP is asked again. Within the leeway (30 s,
+  // clock skew) the answer still passes, as a JWT's would; beyond it, it is refused.
+  EXPECT_TRUE(server.authenticate("short", 2011).principal);
+  EXPECT_EQ(is.calls, 2);
+  EXPECT_FALSE(server.authenticate("short", 2041).principal);
+  EXPECT_EQ(is.calls, 3);
+  // A long-lived token is asked again after the cap (60 s), so a revocation shows within a minute.
+  ASSERT_TRUE(server.authenticate("long", 2000).principal);
+  ASSERT_TRUE(server.authenticate("long", 2059).principal);
+  const int before = is.calls;
+  is.answers["token=long&token_type_hint=access_token"] = R"({"active":false})";   // revoked
+  EXPECT_FALSE(server.authenticate("long", 2061).principal);
+  EXPECT_EQ(is.calls, before + 1);
+}
+
+TEST(ResourceServer, WithoutIntrospectionOpaqueTokensAreRefusedWithoutAsking) {
+  EcKey k1("k1");
+  FakeIdp idp;
+  idp.setKeys({&k1});
+  auto source = std::make_shared<KeySource>(fastOptions(), idp.get());
+  ASSERT_EQ(source->start(), "");
+  FakeIntrospection is;
+  is.answers["token=opaque&token_type_hint=access_token"] = introspected(5000);
+  ResourceServer server(serverOptions(), source, is.post());   // no client id: off
+  EXPECT_FALSE(server.authenticate("opaque", 2000).principal);
+  EXPECT_EQ(is.calls, 0);
 }
 
 }  // namespace

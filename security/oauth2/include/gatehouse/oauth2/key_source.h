@@ -35,6 +35,10 @@ struct HttpAnswer {
 };
 // GETs one URL; never throws. The production one is makeHttpGet(); tests pass a fake.
 using HttpGet = std::function<HttpAnswer(const std::string& url, std::size_t maxBytes)>;
+// POSTs an application/x-www-form-urlencoded body with an Authorization header (RFC 7662
+// introspection); never throws. The production one is makeHttpPost().
+using HttpPost = std::function<HttpAnswer(const std::string& url, const std::string& form,
+                                          const std::string& authorization, std::size_t maxBytes)>;
 
 struct KeySourceOptions {
   std::string issuer;                       // exactly as the IdP's discovery document says it
@@ -49,6 +53,8 @@ struct KeySourceOptions {
 // The production HttpGet: POCO HTTP(S), no redirects followed, TLS verified against caFile (or
 // the system CAs), host name checked, body limited to maxBytes.
 HttpGet makeHttpGet(const KeySourceOptions& options);
+// The same for POST (same TLS rules, no redirects, body limited to maxBytes).
+HttpPost makeHttpPost(const KeySourceOptions& options);
 
 // Whether `url` may be fetched under `options`: https always, http only to a loopback host with
 // allowInsecureLoopback. Returns "" when allowed, else why not.
@@ -70,6 +76,10 @@ class KeySource {
   // less than the cooldown ago, or one is already running (then waits for it). Returns current().
   std::shared_ptr<const KeySet> refreshForUnknownKid();
 
+  // The discovery document's `introspection_endpoint` (RFC 7662), "" when it names none or
+  // discovery has not succeeded yet. Checked like the JWKS URL (https, or loopback http when allowed).
+  std::string introspectionEndpoint() const;
+
   struct Stats {
     std::uint64_t fetches = 0, failures = 0;
     std::string lastError;
@@ -90,6 +100,7 @@ class KeySource {
   Clock::time_point keysFetchedAt_{};
   std::shared_ptr<const KeySet> keys_;
   std::string jwksUri_;
+  std::string introspectionEndpoint_;   // guarded by mu_
   Stats stats_;
 };
 

@@ -34,6 +34,14 @@ struct ResourceServerOptions {
   std::vector<std::string> roleClaims{"realm_access.roles", "scope", "groups"};
   std::vector<Alg> allowedAlgs{Alg::RS256, Alg::PS256, Alg::ES256, Alg::EdDSA};
   std::size_t cacheEntries = 10000;
+  // RFC 7662 introspection of tokens that are not JWTs (opaque tokens): sent to the discovery
+  // document's introspection_endpoint, authenticated with these client credentials (HTTP Basic).
+  // Empty client id: introspection is off and such tokens are refused. An active answer must
+  // pass the same claim checks as a JWT (exp, iss, aud, roles); it is cached until its exp, but
+  // at most introspectionCacheMaxS, so a revoked token stops working within that time.
+  std::string introspectionClientId;
+  std::string introspectionClientSecret;   // never logged
+  std::int64_t introspectionCacheMaxS = 60;
 };
 
 struct Authentication {
@@ -43,13 +51,14 @@ struct Authentication {
 
 class ResourceServer {
  public:
-  ResourceServer(ResourceServerOptions options, std::shared_ptr<KeySource> keys);
+  // post: used for introspection (makeHttpPost() in production); may be empty when it is off.
+  ResourceServer(ResourceServerOptions options, std::shared_ptr<KeySource> keys, HttpPost post = {});
 
   // nowUnix: the current time in unix seconds (injected so tests control it).
   Authentication authenticate(std::string_view token, std::int64_t nowUnix);
 
   struct Stats {
-    std::uint64_t cacheHits = 0, verified = 0, refused = 0;
+    std::uint64_t cacheHits = 0, verified = 0, refused = 0, introspected = 0;
     std::size_t cached = 0;
   };
   Stats stats() const;
@@ -64,13 +73,22 @@ class ResourceServer {
 
   // signingDigest: SHA-256 of the token's signing input when the caller has it, else nullptr.
   Authentication verifyUncached(std::string_view token, std::int64_t nowUnix, const SigningInputSha256* signingDigest);
-  void remember(const Digest& digest, std::shared_ptr<const Principal> principal, std::int64_t nowUnix);
+  // An opaque token through the IdP's introspection endpoint; validUntil: how long to cache it.
+  Authentication introspect(std::string_view token, std::int64_t nowUnix, std::int64_t& validUntil);
+  void remember(const Digest& digest, std::shared_ptr<const Principal> principal, std::int64_t validUntil,
+                std::int64_t nowUnix);
+
+  struct Entry {
+    std::shared_ptr<const Principal> principal;
+    std::int64_t validUntil = 0;   // unix seconds: JWT exp + leeway; introspected: exp, capped
+  };
 
   ResourceServerOptions options_;
   ClaimRules rules_;  // built once from options_ (its `now` is unused: the clock goes per call)
   std::shared_ptr<KeySource> keys_;
   mutable std::mutex mu_;
-  std::unordered_map<Digest, std::shared_ptr<const Principal>, DigestHash> cache_;  // SHA-256 -> principal
+  HttpPost post_;
+  std::unordered_map<Digest, Entry, DigestHash> cache_;  // SHA-256 of the token -> who, until when
   Stats stats_;
 };
 
