@@ -24,12 +24,13 @@ CHECK = os.environ.get("GATEHOUSE_OAUTH2_CHECK", "")
 class Checker:
     """oauth2_check as a child process (stopped by PID in close())."""
 
-    def __init__(self, issuer, audience="gatehouse", leeway=0, cooldown_ms=0):
+    def __init__(self, issuer, audience="gatehouse", leeway=0, cooldown_ms=0, extra=()):
         if not CHECK or not os.access(CHECK, os.X_OK):
             raise RuntimeError("GATEHOUSE_OAUTH2_CHECK is not set to the built oauth2_check tool (got %r)" % CHECK)
         self.proc = subprocess.Popen(
             [CHECK, "--issuer", issuer, "--audience", audience, "--leeway", str(leeway),
-             "--cooldown-ms", str(cooldown_ms), "--allow-insecure-loopback", "--role-claim", "realm_access.roles"],
+             "--cooldown-ms", str(cooldown_ms), "--allow-insecure-loopback", "--role-claim", "realm_access.roles"]
+            + list(extra),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1)
         self.start_line = self.proc.stdout.readline().strip()
 
