@@ -814,7 +814,7 @@ void RestApi::handle(Request& req, Responder responder) {
   std::optional<Caller> caller;
   Gate gate;
   if (I.policy && route != Route::Health && route != Route::OpenApi) {
-    AuthOutcome outcome = I.policy->authenticate(std::string(req.header("authorization")));
+    AuthOutcome outcome = I.policy->authenticate(req.header("authorization"));
     if (!outcome.caller) {
       Response r;
       std::string challenge = "Bearer realm=\"gatehouse\"";
