@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "mqtt/topic.h"
+#include "gatehouse/bridge/mqtt/topic.h"
 
 namespace gatehouse::bridge::mqtt {
 

@@ -35,7 +35,7 @@
 
 #include <gatehouse/sdk/bridge.h>
 
-#include "mqtt/mapping.h"
+#include "gatehouse/bridge/mqtt/mapping.h"
 #include "paho_client.h"
 
 namespace gatehouse::bridge::mqtt {

@@ -78,7 +78,7 @@ void Value::appendJson(std::string& out) const {
   if (type_ == ValueType::Json) {
     out += s.empty() ? std::string_view("null") : std::string_view(s);
   } else if (type_ == ValueType::Bytes) {
-    json::appendString(out, json::base64Encode(s));
+    json::appendString(out, kit::base64Encode(s));
   } else {
     json::appendString(out, s);
   }
@@ -136,28 +136,5 @@ Result<Value> coerce(const Value& in, ValueType target) {
   return typeError(in, target);
 }
 
-bool isValidIdentifier(std::string_view name) noexcept {
-  if (name.empty() || name.size() > 128) return false;
-  for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-                    c == '.' || c == ':' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
-Result<void> checkIdentifier(std::string_view what, std::string_view name) {
-  if (isValidIdentifier(name)) return {};
-  std::string shown;
-  json::appendString(shown, name.substr(0, 64));
-  return makeError(ErrorCode::BadRequest, std::string(what) + " name " + shown +
-                                              " is invalid: use 1 to 128 characters from A-Z a-z 0-9 _ . : -");
-}
-
-std::int64_t nowMillis() noexcept {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace gatehouse::core::model

@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "common/result.h"
+#include "gatehouse/kit/codec.h"
 
 namespace gatehouse::core::model {
 
@@ -65,12 +66,10 @@ class Value {
 // long within range -> int, any -> json). BadRequest with a clear message otherwise.
 Result<Value> coerce(const Value& in, ValueType target);
 
-// Identifiers of providers, services, resources, metadata keys: [A-Za-z0-9_.:-]{1,128}.
-bool isValidIdentifier(std::string_view name) noexcept;
-// Result-returning form whose message names what was wrong ("provider name 'a/b' ...").
-Result<void> checkIdentifier(std::string_view what, std::string_view name);
-
-// Milliseconds since the Unix epoch, now.
-std::int64_t nowMillis() noexcept;
+// The identifier rule and the clock are the kit's (gatehouse/kit/codec.h): one rule for the model,
+// topics and every bridge.
+using kit::checkIdentifier;
+using kit::isValidIdentifier;
+using kit::nowMillis;
 
 }  // namespace gatehouse::core::model

@@ -166,7 +166,7 @@ filter::Scalar toScalar(const model::Value& v) {
     case 3: return std::get<bool>(s);
     default: break;
   }
-  if (v.type() == model::ValueType::Bytes) return json::base64Encode(v.asString());
+  if (v.type() == model::ValueType::Bytes) return kit::base64Encode(v.asString());
   return v.asString();
 }
 

@@ -1,5 +1,7 @@
 #include "signing/crypto.h"
 
+#include "gatehouse/kit/codec.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -79,15 +81,6 @@ Result<void> createExclusive(const std::string& path, std::string_view bytes, mo
   return written;
 }
 
-int base64Value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
 }  // namespace
 
 std::string sha256Hex(std::string_view bytes) {
@@ -100,41 +93,10 @@ std::string sha256Hex(std::string_view bytes) {
   return detail::toHex(md, len);
 }
 
-// One base64 encoder in the code base: the JSON writer's (also standard alphabet, padded).
-std::string base64Encode(std::string_view bytes) { return json::base64Encode(bytes); }
-
 Result<std::string> base64Decode(std::string_view text) {
-  auto fail = [](std::string why) { return makeError(ErrorCode::BadRequest, "invalid base64: " + why); };
-  if (text.size() % 4 != 0) return fail("length " + std::to_string(text.size()) + " is not a multiple of 4");
-  std::string out;
-  out.reserve(text.size() / 4 * 3);
-  for (std::size_t i = 0; i < text.size(); i += 4) {
-    const bool last = i + 4 == text.size();
-    int v[4];
-    int padding = 0;
-    for (std::size_t j = 0; j < 4; ++j) {
-      const char c = text[i + j];
-      if (c == '=' && last && j >= 2) {
-        // '=' may only end the text: "xx==" or "xxx=".
-        if (j == 2 && text[i + 3] != '=') return fail("'=' at offset " + std::to_string(i + j) + " is not at the end");
-        v[j] = 0;
-        ++padding;
-        continue;
-      }
-      v[j] = base64Value(c);
-      if (v[j] < 0) return fail("character at offset " + std::to_string(i + j) + " is not in the standard alphabet");
-    }
-    const unsigned n = (static_cast<unsigned>(v[0]) << 18) | (static_cast<unsigned>(v[1]) << 12) |
-                       (static_cast<unsigned>(v[2]) << 6) | static_cast<unsigned>(v[3]);
-    // Bits beyond the last byte must be zero, or two texts would decode to the same bytes.
-    if ((padding == 1 && (n & 0xff) != 0) || (padding == 2 && (n & 0xffff) != 0)) {
-      return fail("non-zero bits after the last byte at offset " + std::to_string(i + 3 - padding));
-    }
-    out += static_cast<char>((n >> 16) & 0xff);
-    if (padding < 2) out += static_cast<char>((n >> 8) & 0xff);
-    if (padding < 1) out += static_cast<char>(n & 0xff);
-  }
-  return out;
+  auto decoded = kit::base64Decode(text);
+  if (!decoded) return kit::prefixed("invalid base64: ", decoded.error());
+  return decoded;
 }
 
 // ---- PublicKey -------------------------------------------------------------------------------

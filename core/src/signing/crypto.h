@@ -12,17 +12,16 @@
 #include <string_view>
 
 #include "common/result.h"
+#include "gatehouse/kit/codec.h"
 
 namespace gatehouse::core::signing {
 
 // Lowercase hex SHA-256 of `bytes`.
 std::string sha256Hex(std::string_view bytes);
 
-// Standard base64 (RFC 4648 section 4) with padding.
-std::string base64Encode(std::string_view bytes);
-// Strict inverse of base64Encode: only the standard alphabet, length a multiple of 4, '=' only
-// as the final one or two characters, unused bits zero (one encoding per byte string), no
-// whitespace. BadRequest naming the offending offset.
+// Standard base64 (RFC 4648 section 4) with padding: the kit's codec.
+using kit::base64Encode;
+// The kit's strict decoder (gatehouse/kit/codec.h), its message prefixed with "invalid base64: ".
 Result<std::string> base64Decode(std::string_view text);
 
 namespace detail {

@@ -10,8 +10,8 @@
 #include <string>
 #include <string_view>
 
-#include "mqtt/mapping.h"
-#include "mqtt/payload.h"
+#include "gatehouse/bridge/mqtt/mapping.h"
+#include "gatehouse/bridge/mqtt/payload.h"
 
 using namespace gatehouse::bridge::mqtt;
 using gatehouse::sdk::ValueType;

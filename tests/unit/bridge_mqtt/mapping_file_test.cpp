@@ -5,7 +5,7 @@
 #include <fstream>
 #include <unistd.h>
 
-#include "mqtt/mapping.h"
+#include "gatehouse/bridge/mqtt/mapping.h"
 
 namespace gatehouse::bridge::mqtt {
 namespace {

@@ -3,8 +3,8 @@
 
 #include <string>
 
-#include "mqtt/json.h"
-#include "mqtt/payload.h"
+#include "gatehouse/bridge/mqtt/json.h"
+#include "gatehouse/bridge/mqtt/payload.h"
 
 namespace gatehouse::bridge::mqtt {
 namespace {

@@ -1,7 +1,7 @@
 // Topic templates and the D5 name check (bridges/mqtt/mapping/include/mqtt/topic.h).
 #include <gtest/gtest.h>
 
-#include "mqtt/topic.h"
+#include "gatehouse/bridge/mqtt/topic.h"
 
 namespace gatehouse::bridge::mqtt {
 namespace {

@@ -1,4 +1,4 @@
-#include "mqtt/json.h"
+#include "gatehouse/bridge/mqtt/json.h"
 
 #include <algorithm>
 #include <charconv>
@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "mqtt/payload.h"
+#include "gatehouse/bridge/mqtt/payload.h"
 
 namespace gatehouse::bridge::mqtt {
 

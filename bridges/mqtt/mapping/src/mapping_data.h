@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "mqtt/mapping.h"
+#include "gatehouse/bridge/mqtt/mapping.h"
 
 namespace gatehouse::bridge::mqtt {
 

@@ -1,4 +1,4 @@
-#include "mqtt/payload.h"
+#include "gatehouse/bridge/mqtt/payload.h"
 
 #include <charconv>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "mqtt/topic.h"
+#include "gatehouse/bridge/mqtt/topic.h"
 
 #include <algorithm>
 #include <optional>

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "gatehouse/sdk/value.h"
-#include "mqtt/parsed.h"
+#include "gatehouse/bridge/mqtt/parsed.h"
 
 namespace gatehouse::bridge::mqtt {
 

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "mqtt/parsed.h"
+#include "gatehouse/bridge/mqtt/parsed.h"
 
 namespace gatehouse::bridge::mqtt {
 

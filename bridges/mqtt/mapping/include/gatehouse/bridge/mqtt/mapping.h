@@ -18,9 +18,9 @@
 
 #include "gatehouse/sdk/host.h"
 #include "gatehouse/sdk/value.h"
-#include "mqtt/parsed.h"
-#include "mqtt/payload.h"
-#include "mqtt/topic.h"
+#include "gatehouse/bridge/mqtt/parsed.h"
+#include "gatehouse/bridge/mqtt/payload.h"
+#include "gatehouse/bridge/mqtt/topic.h"
 
 namespace gatehouse::bridge::mqtt {
 

@@ -15,8 +15,8 @@
 #include <string_view>
 
 #include "gatehouse/sdk/value.h"
-#include "mqtt/json.h"
-#include "mqtt/parsed.h"
+#include "gatehouse/bridge/mqtt/json.h"
+#include "gatehouse/bridge/mqtt/parsed.h"
 
 namespace gatehouse::bridge::mqtt {
 
