@@ -58,7 +58,7 @@ sdk::Status MqttBridge::configure(const sdk::Config& config) {
   o.keepAliveS = static_cast<int>(config.getInt("keep_alive_s"));
   if (o.serverUris.empty()) return sdk::Status::invalidArgument("brokers: give at least one broker URI, e.g. tcp://127.0.0.1:1883");
   // The client id names the reply topic, so it must be one topic level.
-  if (!isSafeName(o.clientId))
+  if (!kit::isValidIdentifier(o.clientId))
     return sdk::Status::invalidArgument("client_id '" + printable(o.clientId) + "' must be 1-128 of A-Z a-z 0-9 _ . : -");
   if (o.certFile.empty() != o.keyFile.empty())
     return sdk::Status::invalidArgument("cert_file and key_file go together (mutual TLS needs both)");
@@ -73,8 +73,8 @@ sdk::Status MqttBridge::configure(const sdk::Config& config) {
 sdk::Status MqttBridge::start() {
   if (paho_.serverUris.empty()) return sdk::Status::invalidArgument("the MQTT bridge is not configured (brokers, mappings_file)");
   auto loaded = MappingSet::loadFile(mappingsFile_);
-  if (!loaded) return sdk::Status::invalidArgument(loaded.error);
-  mappings_ = std::move(*loaded.value);
+  if (!loaded) return sdk::Status::invalidArgument(loaded.message());
+  mappings_ = std::move(*loaded);
   bad_.assign(mappings_.size(), BadCounter{});
   {
     std::lock_guard lock(pendingMu_);
@@ -269,15 +269,15 @@ void MqttBridge::onAct(sdk::Request request, const std::string& provider, const 
 
 // A resource without a command is NOT_ALLOWED; a command that cannot be built from the request
 // (e.g. a parameter the payload template needs) is INVALID_ARGUMENT.
-void MqttBridge::sendRouted(sdk::Request request, Parsed<CommandRoute> route, const std::string& provider,
+void MqttBridge::sendRouted(sdk::Request request, Result<CommandRoute> route, const std::string& provider,
                             const std::string& service, const std::string& resource) {
   if (!route) {
-    const bool noCommand = route.error.empty() || route.error.rfind("no mapping", 0) == 0;
+    const bool noCommand = route.error().code == kit::ErrorCode::NotFound;
     request.fail(noCommand ? GH_ERR_NOT_ALLOWED : GH_ERR_INVALID_ARGUMENT,
-                 route.error.empty() ? "no command topic is configured for " + key(provider, service, resource) : route.error);
+                 route.message().empty() ? "no command topic is configured for " + key(provider, service, resource) : route.message());
     return;
   }
-  sendCommand(std::move(request), *route.value);
+  sendCommand(std::move(request), *route);
 }
 
 void MqttBridge::sendCommand(sdk::Request request, const CommandRoute& route) {
@@ -398,16 +398,16 @@ bool MqttBridge::handleReply(const IncomingMessage& message) {
 void MqttBridge::finishCommand(PendingCommand command, const std::string& payload) {
   auto v = parseAck(payload, static_cast<std::uint32_t>(command.resultType));
   if (!v) {
-    // "the device refused: ..." is the device's answer; anything else is a malformed reply.
-    const bool refused = v.error.rfind("the device refused", 0) == 0;
+    // Conflict is the device's own refusal; anything else is a malformed reply.
+    const bool refused = v.error().code == kit::ErrorCode::Conflict;
     command.request.fail(refused ? GH_ERR_CONFLICT : GH_ERR_INTERNAL,
-                         refused ? v.error : "bad reply on " + command.waitTopic + ": " + v.error);
+                         refused ? v.message() : "bad reply on " + command.waitTopic + ": " + v.message());
     return;
   }
-  if (v.value->isNull()) {
+  if (v->isNull()) {
     command.request.complete();
   } else {
-    command.request.complete(*v.value);
+    command.request.complete(*v);
   }
 }
 

@@ -84,7 +84,7 @@ class MqttBridge final : public sdk::Bridge {
   bool handleReply(const IncomingMessage& message);
   void finishCommand(PendingCommand command, const std::string& payload);
   void sendCommand(sdk::Request request, const CommandRoute& route);
-  void sendRouted(sdk::Request request, Parsed<CommandRoute> route, const std::string& provider,
+  void sendRouted(sdk::Request request, Result<CommandRoute> route, const std::string& provider,
                   const std::string& service, const std::string& resource);
   void publishCommand(std::uint64_t id, const CommandRoute& route);
   void failCommand(std::uint64_t id, gh_status code, const std::string& message);

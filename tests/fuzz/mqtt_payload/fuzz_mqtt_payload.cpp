@@ -54,10 +54,10 @@ const MappingSet& fixedMappings() {
     type: long
 )", "fuzz.yaml");
     if (!loaded) {
-      std::fprintf(stderr, "%s\n", loaded.error.c_str());
+      std::fprintf(stderr, "%s\n", loaded.message().c_str());
       std::abort();
     }
-    return *loaded.value;
+    return *loaded;
   }();
   return set;
 }
@@ -79,20 +79,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const auto [pointerText, payload] = splitLine(input);
       auto doc = parseJson(payload);
       if (!doc) {
-        if (doc.error.empty()) fail("JSON error without a message", input);
+        if (doc.message().empty()) fail("JSON error without a message", input);
         break;
       }
-      const std::string text = toJsonText(*doc.value);
+      const std::string text = toJsonText(*doc);
       auto again = parseJson(text);
-      if (!again || toJsonText(*again.value) != text) fail("JSON text does not re-read to itself", input);
+      if (!again || toJsonText(*again) != text) fail("JSON text does not re-read to itself", input);
       auto tokens = parsePointer(pointerText);
       if (!tokens) break;
-      auto at = resolvePointer(*doc.value, *tokens.value);
+      auto at = resolvePointer(*doc, *tokens);
       if (!at) break;
-      (void)valueFromJson(**at.value, type);
+      (void)valueFromJson(**at, type);
       for (auto f : {TimestampFormat::Seconds, TimestampFormat::Millis, TimestampFormat::Iso8601}) {
-        auto ts = timestampFromJson(**at.value, f);
-        if (ts && (*ts.value < 0 || *ts.value > kMaxMs)) fail("timestamp out of range", input);
+        auto ts = timestampFromJson(**at, f);
+        if (ts && (*ts < 0 || *ts > kMaxMs)) fail("timestamp out of range", input);
       }
       break;
     }
@@ -101,39 +101,39 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (!bytes) break;
       std::string_view digits = input;
       if (digits.size() >= 2 && digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) digits.remove_prefix(2);
-      if (bytes.value->size() * 2 != digits.size()) fail("hex length mismatch", input);
+      if (bytes->size() * 2 != digits.size()) fail("hex length mismatch", input);
       break;
     }
     case 2: {   // base64: strict means canonical, so re-encoding gives the input back
       auto bytes = decodeBase64(input);
-      if (bytes && encodeBase64(*bytes.value) != input) fail("accepted base64 is not canonical", input);
+      if (bytes && encodeBase64(*bytes) != input) fail("accepted base64 is not canonical", input);
       break;
     }
     case 3: {   // ISO-8601
       auto ts = parseIso8601(input);
-      if (ts && (*ts.value < 0 || *ts.value > kMaxMs)) fail("ISO-8601 timestamp out of range", input);
+      if (ts && (*ts < 0 || *ts > kMaxMs)) fail("ISO-8601 timestamp out of range", input);
       break;
     }
     case 4: {   // whole-payload formats
       static constexpr PayloadFormat kFormats[] = {PayloadFormat::Json,    PayloadFormat::Text, PayloadFormat::Number,
                                                    PayloadFormat::Boolean, PayloadFormat::Hex,  PayloadFormat::Base64};
       auto v = valueFromPayload(input, kFormats[(selector >> 6) % 6], type);
-      if (v && v.value->type() != type) fail("value of another type than declared", input);
+      if (v && v->type() != type) fail("value of another type than declared", input);
       break;
     }
     case 5: {   // ack replies
       auto v = parseAck(input, static_cast<std::uint32_t>(type));
-      if (v && v.value->type() != type) fail("ack value of another type than asked", input);
+      if (v && v->type() != type) fail("ack value of another type than asked", input);
       break;
     }
     case 6: {   // topic templates
       const auto [templ, topic] = splitLine(input);
       auto t = TopicTemplate::parse(templ);
       if (!t) break;
-      if (auto names = t.value->match(topic)) {
-        if (names->size() > t.value->names().size()) fail("more captures than names", input);
-        const std::string expanded = t.value->expand(*names);
-        if (!t.value->hasWildcards() && expanded != t.value->text()) fail("literal template does not expand to itself", input);
+      if (auto names = t->match(topic)) {
+        if (names->size() > t->names().size()) fail("more captures than names", input);
+        const std::string expanded = t->expand(*names);
+        if (!t->hasWildcards() && expanded != t->text()) fail("literal template does not expand to itself", input);
       }
       break;
     }
@@ -141,7 +141,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const auto [topic, payload] = splitLine(input);
       const auto out = fixedMappings().apply(topic, payload);
       for (const auto& u : out.updates) {
-        if (!isSafeName(u.provider) || !isSafeName(u.service) || !isSafeName(u.resource)) fail("unsafe name in an update", input);
+        if (!kit::isValidIdentifier(u.provider) || !kit::isValidIdentifier(u.service) || !kit::isValidIdentifier(u.resource)) fail("unsafe name in an update", input);
         if (u.timestampMs < 0 || u.timestampMs > kMaxMs) fail("update timestamp out of range", input);
       }
       for (const auto& [index, reason] : out.errors) {

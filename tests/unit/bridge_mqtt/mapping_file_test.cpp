@@ -50,14 +50,14 @@ const char* kExample = R"(mappings:
 
 MappingSet load(const char* text) {
   auto r = MappingSet::loadString(text, "m.yaml");
-  EXPECT_TRUE(r) << r.error;
-  return r ? *r.value : MappingSet();
+  EXPECT_TRUE(r) << r.message();
+  return r ? *r : MappingSet();
 }
 
 std::string loadError(const char* text) {
   auto r = MappingSet::loadString(text, "m.yaml");
   EXPECT_FALSE(r);
-  return r.error;
+  return r.message();
 }
 
 TEST(MappingFile, LoadsTheDocumentedExample) {
@@ -77,9 +77,9 @@ TEST(MappingFile, ReadsFromDiskAndReportsMissingFile) {
   const std::string path = ::testing::TempDir() + "/mqtt_mappings_" + std::to_string(::getpid()) + ".yaml";
   { std::ofstream(path) << kExample; }
   auto ok = MappingSet::loadFile(path);
-  EXPECT_TRUE(ok) << ok.error;
+  EXPECT_TRUE(ok) << ok.message();
   std::remove(path.c_str());
-  EXPECT_EQ(MappingSet::loadFile(path).error, path + ": cannot open the mappings file");
+  EXPECT_EQ(MappingSet::loadFile(path).message(), path + ": cannot open the mappings file");
 }
 
 TEST(MappingFile, ReportsEveryProblemWithPosition) {
@@ -276,10 +276,10 @@ TEST(MappingCommand, SetAndAct) {
 
   EXPECT_FALSE(set.commandForSet("lamp1", "light", "other", Value::ofInt(1)));
   EXPECT_FALSE(set.commandForSet("dev1", "env", "temp", Value::ofDouble(1)));   // no command on that mapping
-  EXPECT_EQ(set.routeForSet("lamp1", "light", "brightness", Value::ofString("x")).error,
+  EXPECT_EQ(set.routeForSet("lamp1", "light", "brightness", Value::ofString("x")).message(),
             "the value for brightness must be of type int, not string");
-  EXPECT_EQ(set.routeForSet("../x", "light", "brightness", Value::ofInt(1)).error, "not a valid name: \"../x\"");
-  EXPECT_EQ(set.routeForSet("lamp1", "light", "other", Value::ofInt(1)).error,
+  EXPECT_EQ(set.routeForSet("../x", "light", "brightness", Value::ofInt(1)).message(), "not a valid name: \"../x\"");
+  EXPECT_EQ(set.routeForSet("lamp1", "light", "other", Value::ofInt(1)).message(),
             "no mapping gives lamp1/light/other a command; it cannot be SET");
 
   const auto act = set.commandForAct("lamp1", "light", "blink", {{"times", Value::ofInt(3)}, {"color", Value::ofString("red")}});
@@ -290,21 +290,21 @@ TEST(MappingCommand, SetAndAct) {
   EXPECT_EQ(act->response, CommandRoute::Response::Mqtt5);
   EXPECT_EQ(act->resultType, ValueType::Boolean);
   EXPECT_FALSE(set.commandForAct("lamp1", "light", "dance", {}));
-  EXPECT_EQ(set.routeForAct("lamp1", "light", "blink", {{"x", Value::ofDouble(0.0 / 0.0)}}).error,
+  EXPECT_EQ(set.routeForAct("lamp1", "light", "blink", {{"x", Value::ofDouble(0.0 / 0.0)}}).message(),
             "parameter \"x\": a non-finite number cannot be written as JSON");
 }
 
 TEST(MappingAck, ParsesReplies) {
-  EXPECT_EQ(*parseAck(R"({"ok":true,"value":80})", GH_TYPE_INT).value, Value::ofInt(80));
-  EXPECT_EQ(*parseAck(R"({"ok":true})", GH_TYPE_INT).value, Value::null(ValueType::Int));
-  EXPECT_EQ(parseAck(R"({"ok":false,"error":"overheated"})", GH_TYPE_INT).error, "the device refused: overheated");
-  EXPECT_EQ(parseAck(R"({"ok":false})", GH_TYPE_INT).error, "the device refused the command (no reason given)");
-  EXPECT_EQ(parseAck(R"({"ok":"yes"})", GH_TYPE_INT).error, "the reply has no boolean \"ok\"");
-  EXPECT_EQ(parseAck("[1]", GH_TYPE_INT).error, "the reply must be a JSON object with \"ok\", found a array");
-  EXPECT_EQ(parseAck("{", GH_TYPE_INT).error, "the reply is not JSON: invalid JSON: expected a member name in quotes at offset 1");
-  EXPECT_EQ(parseAck(R"({"ok":true,"value":"x"})", GH_TYPE_INT).error,
+  EXPECT_EQ(*parseAck(R"({"ok":true,"value":80})", GH_TYPE_INT), Value::ofInt(80));
+  EXPECT_EQ(*parseAck(R"({"ok":true})", GH_TYPE_INT), Value::null(ValueType::Int));
+  EXPECT_EQ(parseAck(R"({"ok":false,"error":"overheated"})", GH_TYPE_INT).message(), "the device refused: overheated");
+  EXPECT_EQ(parseAck(R"({"ok":false})", GH_TYPE_INT).message(), "the device refused the command (no reason given)");
+  EXPECT_EQ(parseAck(R"({"ok":"yes"})", GH_TYPE_INT).message(), "the reply has no boolean \"ok\"");
+  EXPECT_EQ(parseAck("[1]", GH_TYPE_INT).message(), "the reply must be a JSON object with \"ok\", found a array");
+  EXPECT_EQ(parseAck("{", GH_TYPE_INT).message(), "the reply is not JSON: invalid JSON: expected a member name in quotes at offset 1");
+  EXPECT_EQ(parseAck(R"({"ok":true,"value":"x"})", GH_TYPE_INT).message(),
             "the reply's value: expected a value for type int, found a JSON string");
-  EXPECT_EQ(parseAck(R"({"ok":true})", 99).error, "unknown value type 99");
+  EXPECT_EQ(parseAck(R"({"ok":true})", 99).message(), "unknown value type 99");
 }
 
 }  // namespace

@@ -20,16 +20,16 @@ class Parser {
  public:
   Parser(std::string_view text, int maxDepth) : s_(text), maxDepth_(maxDepth) {}
 
-  Parsed<JsonValue> run() {
+  Result<JsonValue> run() {
     JsonValue root;
     skipSpace();
-    if (!parseValue(root, 0)) return Parsed<JsonValue>::fail(error_);
+    if (!parseValue(root, 0)) return kit::badRequest(error_);
     skipSpace();
     if (pos_ != s_.size()) {
       fail("unexpected text after the JSON value");
-      return Parsed<JsonValue>::fail(error_);
+      return kit::badRequest(error_);
     }
-    return Parsed<JsonValue>::ok(std::move(root));
+    return Result<JsonValue>(std::move(root));
   }
 
  private:
@@ -309,20 +309,20 @@ std::string_view kindName(JsonValue::Kind kind) {
   return "?";
 }
 
-Parsed<JsonValue> parseJson(std::string_view text, const JsonLimits& limits) {
+Result<JsonValue> parseJson(std::string_view text, const JsonLimits& limits) {
   if (text.size() > limits.maxBytes) {
-    return Parsed<JsonValue>::fail("JSON payload of " + std::to_string(text.size()) + " bytes is larger than the limit of " +
+    return kit::badRequest("JSON payload of " + std::to_string(text.size()) + " bytes is larger than the limit of " +
                                    std::to_string(limits.maxBytes) + " bytes");
   }
   return Parser(text, limits.maxDepth).run();
 }
 
-Parsed<std::vector<std::string>> parsePointer(std::string_view pointer) {
-  using R = Parsed<std::vector<std::string>>;
+Result<std::vector<std::string>> parsePointer(std::string_view pointer) {
+  using R = Result<std::vector<std::string>>;
   std::vector<std::string> tokens;
-  if (pointer.empty()) return R::ok(std::move(tokens));
+  if (pointer.empty()) return R(std::move(tokens));
   if (pointer.front() != '/') {
-    return R::fail("JSON pointer \"" + std::string(pointer.substr(0, 64)) + "\" must be empty or start with '/'");
+    return kit::badRequest("JSON pointer \"" + std::string(pointer.substr(0, 64)) + "\" must be empty or start with '/'");
   }
   std::string current;
   for (std::size_t i = 1; i <= pointer.size(); ++i) {
@@ -334,17 +334,17 @@ Parsed<std::vector<std::string>> parsePointer(std::string_view pointer) {
     if (pointer[i] == '~') {
       if (i + 1 < pointer.size() && pointer[i + 1] == '0') current += '~';
       else if (i + 1 < pointer.size() && pointer[i + 1] == '1') current += '/';
-      else return R::fail("JSON pointer \"" + std::string(pointer.substr(0, 64)) + "\": '~' must be followed by 0 or 1 (RFC 6901)");
+      else return kit::badRequest("JSON pointer \"" + std::string(pointer.substr(0, 64)) + "\": '~' must be followed by 0 or 1 (RFC 6901)");
       ++i;
       continue;
     }
     current += pointer[i];
   }
-  return R::ok(std::move(tokens));
+  return R(std::move(tokens));
 }
 
-Parsed<const JsonValue*> resolvePointer(const JsonValue& root, const std::vector<std::string>& tokens) {
-  using R = Parsed<const JsonValue*>;
+Result<const JsonValue*> resolvePointer(const JsonValue& root, const std::vector<std::string>& tokens) {
+  using R = Result<const JsonValue*>;
   const JsonValue* at = &root;
   std::string path;
   for (const auto& token : tokens) {
@@ -352,25 +352,25 @@ Parsed<const JsonValue*> resolvePointer(const JsonValue& root, const std::vector
     path += '/' + escapeToken(token);
     if (at->kind == JsonValue::Kind::Object) {
       at = at->member(token);
-      if (at == nullptr) return R::fail("no member at " + path.substr(0, 128));
+      if (at == nullptr) return kit::badRequest("no member at " + path.substr(0, 128));
     } else if (at->kind == JsonValue::Kind::Array) {
       const bool digitsOnly = !token.empty() && token.size() <= 9 &&
                               std::all_of(token.begin(), token.end(), [](char c) { return c >= '0' && c <= '9'; });
       if (!digitsOnly || (token.size() > 1 && token[0] == '0')) {
-        return R::fail("no array element at " + path.substr(0, 128) + " (an index is a number without leading zeros)");
+        return kit::badRequest("no array element at " + path.substr(0, 128) + " (an index is a number without leading zeros)");
       }
       const auto index = static_cast<std::size_t>(std::stoul(token));
       if (index >= at->items.size()) {
-        return R::fail("no array element at " + path.substr(0, 128) + " (the array has " + std::to_string(at->items.size()) +
+        return kit::badRequest("no array element at " + path.substr(0, 128) + " (the array has " + std::to_string(at->items.size()) +
                        " elements)");
       }
       at = &at->items[index];
     } else {
-      return R::fail("no value at " + path.substr(0, 128) + ": " + parent.substr(0, 128) + " is a " +
+      return kit::badRequest("no value at " + path.substr(0, 128) + ": " + parent.substr(0, 128) + " is a " +
                      std::string(kindName(at->kind)));
     }
   }
-  return R::ok(at);
+  return R(at);
 }
 
 std::string toJsonText(const JsonValue& value) {
@@ -403,34 +403,34 @@ void appendJsonString(std::string& out, std::string_view text) {
   out += '"';
 }
 
-Parsed<std::string> toJsonText(const sdk::Value& value) {
-  using R = Parsed<std::string>;
-  if (value.isNull()) return R::ok("null");
+Result<std::string> toJsonText(const sdk::Value& value) {
+  using R = Result<std::string>;
+  if (value.isNull()) return R("null");
   switch (value.type()) {
     case sdk::ValueType::Int:
-    case sdk::ValueType::Long: return R::ok(std::to_string(value.asInteger()));
+    case sdk::ValueType::Long: return R(std::to_string(value.asInteger()));
     case sdk::ValueType::Double: {
       const double d = value.asDouble();
-      if (!std::isfinite(d)) return R::fail("a non-finite number cannot be written as JSON");
+      if (!std::isfinite(d)) return kit::badRequest("a non-finite number cannot be written as JSON");
       char buf[64];
       const auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, d);
-      if (ec != std::errc()) return R::fail("cannot format the number");
-      return R::ok(std::string(buf, ptr));
+      if (ec != std::errc()) return kit::badRequest("cannot format the number");
+      return R(std::string(buf, ptr));
     }
-    case sdk::ValueType::Boolean: return R::ok(value.asBool() ? "true" : "false");
+    case sdk::ValueType::Boolean: return R(value.asBool() ? "true" : "false");
     case sdk::ValueType::String: {
       std::string out;
       appendJsonString(out, value.asString());
-      return R::ok(std::move(out));
+      return R(std::move(out));
     }
-    case sdk::ValueType::Json: return R::ok(value.asString());
+    case sdk::ValueType::Json: return R(value.asString());
     case sdk::ValueType::Bytes: {
       std::string out;
       appendJsonString(out, encodeBase64(value.asString()));
-      return R::ok(std::move(out));
+      return R(std::move(out));
     }
   }
-  return R::fail("unknown value type");
+  return kit::badRequest("unknown value type");
 }
 
 }  // namespace gatehouse::bridge::mqtt

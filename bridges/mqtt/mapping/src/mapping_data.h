@@ -10,6 +10,8 @@
 
 namespace gatehouse::bridge::mqtt {
 
+using kit::Result;
+
 struct ResourceRule {
   std::string name;                   // "" = the topic's {resource}
   std::string pointerText;            // as written ("" = the whole payload)
@@ -65,6 +67,6 @@ struct MappingSet::Data {
 };
 
 // Parses and validates the mappings file text (mapping_file.cpp).
-Parsed<MappingSet> loadMappings(std::string_view yaml, const std::string& displayName);
+Result<MappingSet> loadMappings(std::string_view yaml, const std::string& displayName);
 
 }  // namespace gatehouse::bridge::mqtt

@@ -169,7 +169,7 @@ class Reader {
   std::optional<std::string> name(const YAML::Node& n, const std::string& path) {
     auto s = string(n, path);
     if (!s) return std::nullopt;
-    if (!isSafeName(*s)) {
+    if (!kit::isValidIdentifier(*s)) {
       report(n, path, "must be a name of 1 to 128 characters A-Z a-z 0-9 _ . : - (no \"..\"), found " + quoted(*s));
       return std::nullopt;
     }
@@ -180,24 +180,24 @@ class Reader {
     auto s = string(n, path);
     if (!s) return std::nullopt;
     auto t = parseValueType(*s);
-    if (!t) { report(n, path, t.error); return std::nullopt; }
-    return t.value;
+    if (!t) { report(n, path, t.message()); return std::nullopt; }
+    return std::move(t).value();
   }
 
   std::optional<std::vector<std::string>> pointer(const YAML::Node& n, const std::string& path) {
     auto s = string(n, path);
     if (!s) return std::nullopt;
     auto p = parsePointer(*s);
-    if (!p) { report(n, path, p.error); return std::nullopt; }
-    return p.value;
+    if (!p) { report(n, path, p.message()); return std::nullopt; }
+    return std::move(p).value();
   }
 
   std::optional<TopicTemplate> topic(const YAML::Node& n, const std::string& path) {
     auto s = string(n, path);
     if (!s) return std::nullopt;
     auto t = TopicTemplate::parse(*s);
-    if (!t) { report(n, path, t.error); return std::nullopt; }
-    return t.value;
+    if (!t) { report(n, path, t.message()); return std::nullopt; }
+    return std::move(t).value();
   }
 
   // A command topic: fully determined at SET/ACT time, so no '+'/'#' and only the names known then.
@@ -377,9 +377,9 @@ class Reader {
     }
     if (auto it = f->find("format"); it != f->end()) {
       auto s = string(it->second, path + ".format");
-      auto fmt = s ? parsePayloadFormat(*s) : Parsed<PayloadFormat>::fail("");
-      if (fmt) m.format = *fmt.value;
-      else { if (s) report(it->second, path + ".format", fmt.error); ok = false; }
+      auto fmt = s ? parsePayloadFormat(*s) : kit::badRequest("");
+      if (fmt) m.format = *fmt;
+      else { if (s) report(it->second, path + ".format", fmt.message()); ok = false; }
     }
     const bool json = m.format == PayloadFormat::Json;
 
@@ -450,7 +450,7 @@ class Reader {
         if (auto fi = tf->find("format"); fi == tf->end()) { report(it->second, tp, "missing required key format (seconds, millis or iso8601)"); ok = false; }
         else if (auto s = string(fi->second, tp + ".format")) {
           auto fmt = parseTimestampFormat(*s);
-          if (fmt) ts.format = *fmt.value; else { report(fi->second, tp + ".format", fmt.error); ok = false; }
+          if (fmt) ts.format = *fmt; else { report(fi->second, tp + ".format", fmt.message()); ok = false; }
         } else ok = false;
         m.timestamp = std::move(ts);
       } else {
@@ -468,7 +468,7 @@ class Reader {
         for (const auto& kv : it->second) {
           const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string();
           const std::string kp = mp + "." + key;
-          if (!kv.first.IsScalar() || !isSafeName(key)) {
+          if (!kv.first.IsScalar() || !kit::isValidIdentifier(key)) {
             report(kv.first, mp, "metadata keys must be names (A-Z a-z 0-9 _ . : -), found " + describe(kv.first));
             ok = false;
             continue;
@@ -487,9 +487,9 @@ class Reader {
           if (!text->empty() && (*text)[0] == '/') {
             if (!json) { report(kv.second, kp, "a JSON pointer needs format: json; write a literal without a leading '/'"); ok = false; continue; }
             auto p = parsePointer(*text);
-            if (!p) { report(kv.second, kp, p.error); ok = false; continue; }
+            if (!p) { report(kv.second, kp, p.message()); ok = false; continue; }
             rule.fromPayload = true;
-            rule.pointer = *p.value;
+            rule.pointer = *p;
           } else {
             rule.literal = *text;
           }
@@ -571,12 +571,12 @@ class DocumentCounter final : public YAML::EventHandler {
 
 }  // namespace
 
-Parsed<MappingSet> loadMappings(std::string_view yaml, const std::string& displayName) {
-  using R = Parsed<MappingSet>;
+Result<MappingSet> loadMappings(std::string_view yaml, const std::string& displayName) {
+  using R = Result<MappingSet>;
   if (yaml.size() > kMaxFileBytes) {
-    return R::fail(displayName + ": the file is larger than " + std::to_string(kMaxFileBytes) + " bytes");
+    return kit::badRequest(displayName + ": the file is larger than " + std::to_string(kMaxFileBytes) + " bytes");
   }
-  if (auto deep = findTooDeep(yaml)) return R::fail(format(displayName, {*deep}));
+  if (auto deep = findTooDeep(yaml)) return kit::badRequest(format(displayName, {*deep}));
   YAML::Node root;
   try {
     // YAML::LoadAll (yaml-cpp 0.7) loops forever, allocating, on some malformed input (found by
@@ -593,7 +593,7 @@ Parsed<MappingSet> loadMappings(std::string_view yaml, const std::string& displa
         p.line = counter.secondStart.line + 1;
         p.column = counter.secondStart.column + 1;
         p.message = "a second YAML document starts here; the mappings file must be one document";
-        return R::fail(format(displayName, {p}));
+        return kit::badRequest(format(displayName, {p}));
       }
     }
     root = YAML::Load(std::string(yaml));
@@ -601,16 +601,16 @@ Parsed<MappingSet> loadMappings(std::string_view yaml, const std::string& displa
     Problem p;
     if (!e.mark.is_null()) { p.line = e.mark.line + 1; p.column = e.mark.column + 1; }
     p.message = "YAML syntax error: " + e.msg;
-    return R::fail(format(displayName, {p}));
+    return kit::badRequest(format(displayName, {p}));
   } catch (const std::exception& e) {
-    return R::fail(displayName + ": cannot parse: " + e.what());
+    return kit::badRequest(displayName + ": cannot parse: " + e.what());
   }
 
   Reader reader;
   auto data = std::make_shared<MappingSet::Data>();
   try {
     if (!root.IsDefined() || root.IsNull()) {
-      return R::fail(displayName + ": the file is empty; it needs a top-level key mappings (a list)");
+      return kit::badRequest(displayName + ": the file is empty; it needs a top-level key mappings (a list)");
     }
     if (auto top = reader.fields(root, "", {"mappings"})) {
       if (auto it = top->find("mappings"); it == top->end()) {
@@ -627,28 +627,28 @@ Parsed<MappingSet> loadMappings(std::string_view yaml, const std::string& displa
     }
   } catch (const std::exception& e) {
     // yaml-cpp may throw on conversions of odd nodes; never let that escape to the plugin.
-    return R::fail(displayName + ": cannot read: " + e.what());
+    return kit::badRequest(displayName + ": cannot read: " + e.what());
   }
-  if (!reader.problems.empty()) return R::fail(format(displayName, std::move(reader.problems)));
-  return R::ok(MappingSet(std::move(data)));
+  if (!reader.problems.empty()) return kit::badRequest(format(displayName, std::move(reader.problems)));
+  return R(MappingSet(std::move(data)));
 }
 
-Parsed<MappingSet> MappingSet::loadString(std::string_view yaml, const std::string& displayName) {
+Result<MappingSet> MappingSet::loadString(std::string_view yaml, const std::string& displayName) {
   return loadMappings(yaml, displayName);
 }
 
-Parsed<MappingSet> MappingSet::loadFile(const std::string& path) {
+Result<MappingSet> MappingSet::loadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Parsed<MappingSet>::fail(path + ": cannot open the mappings file");
+  if (!in) return kit::badRequest(path + ": cannot open the mappings file");
   in.seekg(0, std::ios::end);
   const auto size = in.tellg();
-  if (size < 0) return Parsed<MappingSet>::fail(path + ": cannot read the mappings file");
+  if (size < 0) return kit::badRequest(path + ": cannot read the mappings file");
   if (static_cast<std::size_t>(size) > kMaxFileBytes) {
-    return Parsed<MappingSet>::fail(path + ": the file is larger than " + std::to_string(kMaxFileBytes) + " bytes");
+    return kit::badRequest(path + ": the file is larger than " + std::to_string(kMaxFileBytes) + " bytes");
   }
   in.seekg(0);
   std::string text(static_cast<std::size_t>(size), '\0');
-  if (!in.read(text.data(), size)) return Parsed<MappingSet>::fail(path + ": cannot read the mappings file");
+  if (!in.read(text.data(), size)) return kit::badRequest(path + ": cannot read the mappings file");
   return loadMappings(text, path);
 }
 

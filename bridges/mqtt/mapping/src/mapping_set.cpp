@@ -21,15 +21,15 @@ std::string quoted(std::string_view s) {
 
 // The name for one of provider/service/resource: the literal from the file, else the topic's
 // capture, which must pass D5.
-Parsed<std::string> resolveName(const std::string& literal, const char* key, const std::map<std::string, std::string>& captured) {
-  if (!literal.empty()) return Parsed<std::string>::ok(literal);
+Result<std::string> resolveName(const std::string& literal, const char* key, const std::map<std::string, std::string>& captured) {
+  if (!literal.empty()) return Result<std::string>(literal);
   const auto it = captured.find(key);
   const std::string value = it == captured.end() ? std::string() : it->second;
-  if (!isSafeName(value)) {
-    return Parsed<std::string>::fail(std::string("the topic level for {") + key + "} is not a safe name: " + quoted(value) +
+  if (!kit::isValidIdentifier(value)) {
+    return kit::badRequest(std::string("the topic level for {") + key + "} is not a safe name: " + quoted(value) +
                                      " (allowed: 1-128 of A-Z a-z 0-9 _ . : -, no \"..\")");
   }
-  return Parsed<std::string>::ok(value);
+  return Result<std::string>(value);
 }
 
 sdk::ResourceSpec specFor(const Mapping& m, const ResourceRule& r, const std::string& provider, const std::string& service,
@@ -103,11 +103,11 @@ CommandRoute makeRoute(const CommandRule& c, const std::map<std::string, std::st
   return route;
 }
 
-Parsed<CommandRoute> checkNames(const std::string& provider, const std::string& service, const std::string& resource) {
+Result<void> checkNames(const std::string& provider, const std::string& service, const std::string& resource) {
   for (const auto* n : {&provider, &service, &resource}) {
-    if (!isSafeName(*n)) return Parsed<CommandRoute>::fail("not a valid name: " + quoted(*n));
+    if (!kit::isValidIdentifier(*n)) return kit::badRequest("not a valid name: " + quoted(*n));
   }
-  return Parsed<CommandRoute>::fail("");
+  return {};
 }
 
 }  // namespace
@@ -140,7 +140,7 @@ std::vector<Subscription> MappingSet::subscriptions() const {
 
 Extracted MappingSet::apply(std::string_view topic, std::string_view payload) const {
   Extracted out;
-  std::optional<Parsed<JsonValue>> doc;   // parsed on first need, once per message
+  std::optional<Result<JsonValue>> doc;   // parsed on first need, once per message
   for (std::size_t index = 0; index < data_->mappings.size(); ++index) {
     const Mapping& m = data_->mappings[index];
     const auto captured = m.topic.match(topic);
@@ -148,9 +148,9 @@ Extracted MappingSet::apply(std::string_view topic, std::string_view payload) co
     const auto fail = [&](const std::string& reason) { out.errors.emplace_back(index, reason.substr(0, kMaxErrorText)); };
 
     const auto provider = resolveName(m.provider, "provider", *captured);
-    if (!provider) { fail(provider.error); continue; }
+    if (!provider) { fail(provider.message()); continue; }
     const auto service = resolveName(m.service, "service", *captured);
-    if (!service) { fail(service.error); continue; }
+    if (!service) { fail(service.message()); continue; }
     if (payload.size() > kMaxPayloadBytes) {
       fail("payload of " + std::to_string(payload.size()) + " bytes is larger than the limit of " + std::to_string(kMaxPayloadBytes) + " bytes");
       continue;
@@ -158,50 +158,50 @@ Extracted MappingSet::apply(std::string_view topic, std::string_view payload) co
     const JsonValue* root = nullptr;
     if (m.format == PayloadFormat::Json) {
       if (!doc) doc = parseJson(payload);
-      if (!*doc) { fail(doc->error); continue; }
-      root = &*doc->value;
+      if (!*doc) { fail(doc->message()); continue; }
+      root = &doc->value();
     }
     std::int64_t timestampMs = 0;
     if (m.timestamp) {
       auto at = resolvePointer(*root, m.timestamp->pointer);
-      if (!at) { fail("timestamp: " + at.error); continue; }
-      auto ts = timestampFromJson(**at.value, m.timestamp->format);
-      if (!ts) { fail(ts.error); continue; }
-      timestampMs = *ts.value;
+      if (!at) { fail("timestamp: " + at.message()); continue; }
+      auto ts = timestampFromJson(**at, m.timestamp->format);
+      if (!ts) { fail(ts.message()); continue; }
+      timestampMs = *ts;
     }
 
     std::string problems;
     std::vector<std::string> extractedResources;
     for (const auto& rule : m.resources) {
       const auto resource = resolveName(rule.name, "resource", *captured);
-      if (!resource) { problems += (problems.empty() ? "" : "; ") + resource.error; continue; }
-      Parsed<sdk::Value> value;
+      if (!resource) { problems += (problems.empty() ? "" : "; ") + resource.message(); continue; }
+      Result<sdk::Value> value = kit::internal("not extracted");
       if (root != nullptr) {
         auto at = resolvePointer(*root, rule.pointer);
-        value = at ? valueFromJson(**at.value, rule.type) : Parsed<sdk::Value>::fail(at.error);
+        value = at ? valueFromJson(**at, rule.type) : Result<sdk::Value>(at.error());
       } else {
         value = valueFromPayload(payload, m.format, rule.type);
       }
       if (!value) {
-        if (problems.size() < kMaxErrorText) problems += (problems.empty() ? "" : "; ") + ("resource " + *resource.value + ": " + value.error);
+        if (problems.size() < kMaxErrorText) problems += (problems.empty() ? "" : "; ") + ("resource " + *resource + ": " + value.message());
         continue;
       }
       ResourceUpdate u;
-      u.provider = *provider.value;
-      u.service = *service.value;
-      u.resource = *resource.value;
-      u.value = std::move(*value.value);
+      u.provider = *provider;
+      u.service = *service;
+      u.resource = *resource;
+      u.value = std::move(*value);
       u.timestampMs = timestampMs;
       u.mapping = index;
       out.updates.push_back(std::move(u));
-      addDeclaration(out.declarations, specFor(m, rule, *provider.value, *service.value, *resource.value));
-      extractedResources.push_back(*resource.value);
+      addDeclaration(out.declarations, specFor(m, rule, *provider, *service, *resource));
+      extractedResources.push_back(*resource);
     }
     if (extractedResources.empty()) {   // nothing usable: create nothing (no provider from metadata alone)
       fail(problems);
       continue;
     }
-    for (const auto& a : m.actions) addDeclaration(out.declarations, actionSpec(a, *provider.value, *service.value));
+    for (const auto& a : m.actions) addDeclaration(out.declarations, actionSpec(a, *provider, *service));
 
     // Metadata: a pointer that names nothing in this message is skipped (devices often send names
     // only now and then); admin keys become values of the provider's admin resources.
@@ -210,14 +210,14 @@ Extracted MappingSet::apply(std::string_view topic, std::string_view payload) co
       if (rule.fromPayload) {
         auto at = resolvePointer(*root, rule.pointer);
         if (!at) continue;
-        const JsonValue& v = **at.value;
+        const JsonValue& v = **at;
         value = v.kind == JsonValue::Kind::String ? sdk::Value::ofString(v.text) : sdk::Value::ofJson(toJsonText(v));
       } else {
         value = sdk::Value::ofString(rule.literal);
       }
       if (isAdminResource(rule.key)) {
         ResourceUpdate u;
-        u.provider = *provider.value;
+        u.provider = *provider;
         u.service = "admin";
         u.resource = rule.key;
         u.value = std::move(value);
@@ -227,7 +227,7 @@ Extracted MappingSet::apply(std::string_view topic, std::string_view payload) co
         out.updates.push_back(std::move(u));
       } else {
         for (const auto& r : extractedResources) {
-          out.metadata.push_back(MetadataUpdate{*provider.value, *service.value, r, rule.key, value});
+          out.metadata.push_back(MetadataUpdate{*provider, *service, r, rule.key, value});
         }
       }
     }
@@ -248,33 +248,33 @@ std::vector<sdk::ResourceSpec> MappingSet::declarationsFor(std::size_t mappingIn
   return out;
 }
 
-Parsed<CommandRoute> MappingSet::routeForSet(const std::string& provider, const std::string& service,
+Result<CommandRoute> MappingSet::routeForSet(const std::string& provider, const std::string& service,
                                              const std::string& resource, const sdk::Value& value) const {
-  using R = Parsed<CommandRoute>;
-  if (auto bad = checkNames(provider, service, resource); !bad.error.empty()) return bad;
+  using R = Result<CommandRoute>;
+  if (auto names = checkNames(provider, service, resource); !names) return std::move(names).error();
   for (const auto& m : data_->mappings) {
     if (!m.command || !nameMatches(m.provider, provider) || !nameMatches(m.service, service)) continue;
     const ResourceRule& rule = m.resources.front();
     if (!nameMatches(rule.name, resource)) continue;
     if (value.type() != rule.type) {
-      return R::fail("the value for " + resource + " must be of type " + std::string(sdk::toString(rule.type)) + ", not " +
+      return kit::badRequest("the value for " + resource + " must be of type " + std::string(sdk::toString(rule.type)) + ", not " +
                      std::string(sdk::toString(value.type())));
     }
     auto json = toJsonText(value);
-    if (!json) return R::fail(json.error);
+    if (!json) return kit::badRequest(json.message());
     const std::map<std::string, std::string> names{{"provider", provider}, {"service", service}, {"resource", resource}};
     auto values = names;
-    values["value"] = *json.value;
-    return R::ok(makeRoute(*m.command, names, expandPayload(m.command->payload, values), rule.type));
+    values["value"] = *json;
+    return R(makeRoute(*m.command, names, expandPayload(m.command->payload, values), rule.type));
   }
-  return R::fail("no mapping gives " + provider + "/" + service + "/" + resource + " a command; it cannot be SET");
+  return kit::notFound("no mapping gives " + provider + "/" + service + "/" + resource + " a command; it cannot be SET");
 }
 
-Parsed<CommandRoute> MappingSet::routeForAct(const std::string& provider, const std::string& service,
+Result<CommandRoute> MappingSet::routeForAct(const std::string& provider, const std::string& service,
                                              const std::string& resource,
                                              const std::vector<std::pair<std::string, sdk::Value>>& params) const {
-  using R = Parsed<CommandRoute>;
-  if (auto bad = checkNames(provider, service, resource); !bad.error.empty()) return bad;
+  using R = Result<CommandRoute>;
+  if (auto names = checkNames(provider, service, resource); !names) return std::move(names).error();
   for (const auto& m : data_->mappings) {
     if (!nameMatches(m.provider, provider) || !nameMatches(m.service, service)) continue;
     for (const auto& a : m.actions) {
@@ -282,53 +282,57 @@ Parsed<CommandRoute> MappingSet::routeForAct(const std::string& provider, const 
       std::string object = "{";
       for (const auto& [name, value] : params) {
         auto json = toJsonText(value);
-        if (!json) return R::fail("parameter " + quoted(name) + ": " + json.error);
+        if (!json) return kit::badRequest("parameter " + quoted(name) + ": " + json.message());
         if (object.size() > 1) object += ',';
         appendJsonString(object, name);
-        object += ':' + *json.value;
+        object += ':' + *json;
       }
       object += '}';
       const std::map<std::string, std::string> names{{"provider", provider}, {"service", service}, {"resource", resource}};
       auto values = names;
       values["params"] = object;
-      return R::ok(makeRoute(a.command, names, expandPayload(a.command.payload, values), a.resultType));
+      return R(makeRoute(a.command, names, expandPayload(a.command.payload, values), a.resultType));
     }
   }
-  return R::fail("no mapping declares the action " + provider + "/" + service + "/" + resource);
+  return kit::notFound("no mapping declares the action " + provider + "/" + service + "/" + resource);
 }
 
 std::optional<CommandRoute> MappingSet::commandForSet(const std::string& provider, const std::string& service,
                                                       const std::string& resource, const sdk::Value& value) const {
-  return routeForSet(provider, service, resource, value).value;
+  auto route = routeForSet(provider, service, resource, value);
+  if (!route) return std::nullopt;
+  return std::move(route).value();
 }
 
 std::optional<CommandRoute> MappingSet::commandForAct(const std::string& provider, const std::string& service,
                                                       const std::string& resource,
                                                       const std::vector<std::pair<std::string, sdk::Value>>& params) const {
-  return routeForAct(provider, service, resource, params).value;
+  auto route = routeForAct(provider, service, resource, params);
+  if (!route) return std::nullopt;
+  return std::move(route).value();
 }
 
-Parsed<sdk::Value> parseAck(std::string_view payload, std::uint32_t type) {
-  using R = Parsed<sdk::Value>;
-  if (!sdk::isValidType(type)) return R::fail("unknown value type " + std::to_string(type));
+Result<sdk::Value> parseAck(std::string_view payload, std::uint32_t type) {
+  using R = Result<sdk::Value>;
+  if (!sdk::isValidType(type)) return kit::badRequest("unknown value type " + std::to_string(type));
   auto doc = parseJson(payload);
-  if (!doc) return R::fail("the reply is not JSON: " + doc.error);
-  const JsonValue& root = *doc.value;
-  if (root.kind != JsonValue::Kind::Object) return R::fail("the reply must be a JSON object with \"ok\", found a " + std::string(kindName(root.kind)));
+  if (!doc) return kit::badRequest("the reply is not JSON: " + doc.message());
+  const JsonValue& root = *doc;
+  if (root.kind != JsonValue::Kind::Object) return kit::badRequest("the reply must be a JSON object with \"ok\", found a " + std::string(kindName(root.kind)));
   const JsonValue* ok = root.member("ok");
-  if (ok == nullptr || ok->kind != JsonValue::Kind::Boolean) return R::fail("the reply has no boolean \"ok\"");
+  if (ok == nullptr || ok->kind != JsonValue::Kind::Boolean) return kit::badRequest("the reply has no boolean \"ok\"");
   if (!ok->boolean) {
     const JsonValue* error = root.member("error");
     if (error != nullptr && error->kind == JsonValue::Kind::String && !error->text.empty()) {
-      return R::fail("the device refused: " + error->text.substr(0, 256));
+      return kit::makeError(kit::ErrorCode::Conflict, "the device refused: " + error->text.substr(0, 256));
     }
-    return R::fail("the device refused the command (no reason given)");
+    return kit::makeError(kit::ErrorCode::Conflict, "the device refused the command (no reason given)");
   }
   const auto t = static_cast<sdk::ValueType>(type);
   const JsonValue* value = root.member("value");
-  if (value == nullptr || value->kind == JsonValue::Kind::Null) return R::ok(sdk::Value::null(t));
+  if (value == nullptr || value->kind == JsonValue::Kind::Null) return R(sdk::Value::null(t));
   auto v = valueFromJson(*value, t);
-  if (!v) return R::fail("the reply's value: " + v.error);
+  if (!v) return kit::badRequest("the reply's value: " + v.message());
   return v;
 }
 

@@ -28,31 +28,31 @@ std::string_view trimSpace(std::string_view s) {
 bool isIntegerLiteral(std::string_view lit) { return lit.find_first_of(".eE") == std::string_view::npos; }
 
 // The number as an exact 64-bit integer, or why not.
-Parsed<std::int64_t> exactInteger(const JsonValue& v) {
-  using R = Parsed<std::int64_t>;
+Result<std::int64_t> exactInteger(const JsonValue& v) {
+  using R = Result<std::int64_t>;
   if (isIntegerLiteral(v.text)) {
     std::int64_t out = 0;
     const auto [ptr, ec] = std::from_chars(v.text.data(), v.text.data() + v.text.size(), out);
     if (ec != std::errc() || ptr != v.text.data() + v.text.size()) {
-      return R::fail("integer " + shown(v.text) + " does not fit in 64 bits");
+      return kit::badRequest("integer " + shown(v.text) + " does not fit in 64 bits");
     }
-    return R::ok(out);
+    return R(out);
   }
-  if (std::floor(v.number) != v.number) return R::fail("number " + shown(v.text) + " is not an integer");
+  if (std::floor(v.number) != v.number) return kit::badRequest("number " + shown(v.text) + " is not an integer");
   if (std::fabs(v.number) > kMaxExactDouble) {
-    return R::fail("number " + shown(v.text) + " is too large to be an exact integer (write it without '.' or exponent)");
+    return kit::badRequest("number " + shown(v.text) + " is too large to be an exact integer (write it without '.' or exponent)");
   }
-  return R::ok(static_cast<std::int64_t>(v.number));
+  return R(static_cast<std::int64_t>(v.number));
 }
 
-Parsed<std::int64_t> checkedEpochMs(std::int64_t ms, std::string_view what) {
-  if (ms < 0) return Parsed<std::int64_t>::fail("timestamp " + shown(what) + " is before 1970");
-  if (ms > kMaxEpochMs) return Parsed<std::int64_t>::fail("timestamp " + shown(what) + " is after the year 9999");
-  return Parsed<std::int64_t>::ok(ms);
+Result<std::int64_t> checkedEpochMs(std::int64_t ms, std::string_view what) {
+  if (ms < 0) return kit::badRequest("timestamp " + shown(what) + " is before 1970");
+  if (ms > kMaxEpochMs) return kit::badRequest("timestamp " + shown(what) + " is after the year 9999");
+  return Result<std::int64_t>(ms);
 }
 
 template <typename T>
-Parsed<sdk::Value> failFrom(const Parsed<T>& p) { return Parsed<sdk::Value>::fail(p.error); }
+kit::Error failFrom(const Result<T>& p) { return p.error(); }
 
 int digitsAt(std::string_view s, std::size_t pos, std::size_t count, bool& ok) {
   int v = 0;
@@ -75,15 +75,15 @@ std::int64_t daysFromCivil(std::int64_t y, unsigned m, unsigned d) {
 
 }  // namespace
 
-Parsed<PayloadFormat> parsePayloadFormat(std::string_view name) {
-  using R = Parsed<PayloadFormat>;
-  if (name == "json") return R::ok(PayloadFormat::Json);
-  if (name == "text") return R::ok(PayloadFormat::Text);
-  if (name == "number") return R::ok(PayloadFormat::Number);
-  if (name == "boolean") return R::ok(PayloadFormat::Boolean);
-  if (name == "hex") return R::ok(PayloadFormat::Hex);
-  if (name == "base64") return R::ok(PayloadFormat::Base64);
-  return R::fail("must be one of json, text, number, boolean, hex, base64; found " + shown(name));
+Result<PayloadFormat> parsePayloadFormat(std::string_view name) {
+  using R = Result<PayloadFormat>;
+  if (name == "json") return R(PayloadFormat::Json);
+  if (name == "text") return R(PayloadFormat::Text);
+  if (name == "number") return R(PayloadFormat::Number);
+  if (name == "boolean") return R(PayloadFormat::Boolean);
+  if (name == "hex") return R(PayloadFormat::Hex);
+  if (name == "base64") return R(PayloadFormat::Base64);
+  return kit::badRequest("must be one of json, text, number, boolean, hex, base64; found " + shown(name));
 }
 
 std::string_view toString(PayloadFormat format) {
@@ -98,21 +98,21 @@ std::string_view toString(PayloadFormat format) {
   return "?";
 }
 
-Parsed<sdk::ValueType> parseValueType(std::string_view name) {
-  using R = Parsed<sdk::ValueType>;
+Result<sdk::ValueType> parseValueType(std::string_view name) {
+  using R = Result<sdk::ValueType>;
   using T = sdk::ValueType;
   for (const T t : {T::Double, T::Int, T::Long, T::Boolean, T::String, T::Json, T::Bytes}) {
-    if (sdk::toString(t) == name) return R::ok(t);
+    if (sdk::toString(t) == name) return R(t);
   }
-  return R::fail("must be one of double, int, long, boolean, string, json, bytes; found " + shown(name));
+  return kit::badRequest("must be one of double, int, long, boolean, string, json, bytes; found " + shown(name));
 }
 
-Parsed<TimestampFormat> parseTimestampFormat(std::string_view name) {
-  using R = Parsed<TimestampFormat>;
-  if (name == "seconds") return R::ok(TimestampFormat::Seconds);
-  if (name == "millis") return R::ok(TimestampFormat::Millis);
-  if (name == "iso8601") return R::ok(TimestampFormat::Iso8601);
-  return R::fail("must be one of seconds, millis, iso8601; found " + shown(name));
+Result<TimestampFormat> parseTimestampFormat(std::string_view name) {
+  using R = Result<TimestampFormat>;
+  if (name == "seconds") return R(TimestampFormat::Seconds);
+  if (name == "millis") return R(TimestampFormat::Millis);
+  if (name == "iso8601") return R(TimestampFormat::Iso8601);
+  return kit::badRequest("must be one of seconds, millis, iso8601; found " + shown(name));
 }
 
 std::size_t validUtf8Sequence(std::string_view s) {
@@ -145,11 +145,11 @@ bool isValidUtf8(std::string_view text) {
   return true;
 }
 
-Parsed<std::string> decodeHex(std::string_view text) {
-  using R = Parsed<std::string>;
-  if (text.size() > 2 * kMaxPayloadBytes) return R::fail("hex payload larger than the limit");
+Result<std::string> decodeHex(std::string_view text) {
+  using R = Result<std::string>;
+  if (text.size() > 2 * kMaxPayloadBytes) return kit::badRequest("hex payload larger than the limit");
   if (text.size() >= 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) text.remove_prefix(2);
-  if (text.size() % 2 != 0) return R::fail("hex text has an odd number of digits (" + std::to_string(text.size()) + ")");
+  if (text.size() % 2 != 0) return kit::badRequest("hex text has an odd number of digits (" + std::to_string(text.size()) + ")");
   auto nibble = [](char c) -> int {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -161,16 +161,16 @@ Parsed<std::string> decodeHex(std::string_view text) {
   for (std::size_t i = 0; i < text.size(); i += 2) {
     const int hi = nibble(text[i]);
     const int lo = nibble(text[i + 1]);
-    if (hi < 0 || lo < 0) return R::fail("hex text has a non-hex character at offset " + std::to_string(hi < 0 ? i : i + 1));
+    if (hi < 0 || lo < 0) return kit::badRequest("hex text has a non-hex character at offset " + std::to_string(hi < 0 ? i : i + 1));
     out += static_cast<char>((hi << 4) | lo);
   }
-  return R::ok(std::move(out));
+  return R(std::move(out));
 }
 
-Parsed<std::string> decodeBase64(std::string_view text) {
-  using R = Parsed<std::string>;
-  if (text.size() > 2 * kMaxPayloadBytes) return R::fail("base64 payload larger than the limit");
-  if (text.size() % 4 != 0) return R::fail("base64 text length " + std::to_string(text.size()) + " is not a multiple of 4");
+Result<std::string> decodeBase64(std::string_view text) {
+  using R = Result<std::string>;
+  if (text.size() > 2 * kMaxPayloadBytes) return kit::badRequest("base64 payload larger than the limit");
+  if (text.size() % 4 != 0) return kit::badRequest("base64 text length " + std::to_string(text.size()) + " is not a multiple of 4");
   auto sextet = [](char c) -> int {
     if (c >= 'A' && c <= 'Z') return c - 'A';
     if (c >= 'a' && c <= 'z') return c - 'a' + 26;
@@ -192,7 +192,7 @@ Parsed<std::string> decodeBase64(std::string_view text) {
       if (c == '=' && last && k >= 4 - pad) { v[k] = 0; continue; }
       v[k] = sextet(c);
       if (v[k] < 0) {
-        return R::fail(c == '=' ? "base64 padding '=' inside the text at offset " + std::to_string(i + k)
+        return kit::badRequest(c == '=' ? "base64 padding '=' inside the text at offset " + std::to_string(i + k)
                                 : "base64 text has a character outside the standard alphabet at offset " + std::to_string(i + k) +
                                       (c == '-' || c == '_' ? " (base64url is not accepted)" : ""));
       }
@@ -203,10 +203,10 @@ Parsed<std::string> decodeBase64(std::string_view text) {
     if (!(last && pad == 2)) out += static_cast<char>((n >> 8) & 0xFF);
     if (!(last && pad >= 1)) out += static_cast<char>(n & 0xFF);
     if (last && ((pad == 2 && (v[1] & 0x0F) != 0) || (pad == 1 && (v[2] & 0x03) != 0))) {
-      return R::fail("base64 text is not canonical: unused bits in the last group are not zero");
+      return kit::badRequest("base64 text is not canonical: unused bits in the last group are not zero");
     }
   }
-  return R::ok(std::move(out));
+  return R(std::move(out));
 }
 
 std::string encodeBase64(std::string_view bytes) {
@@ -226,39 +226,39 @@ std::string encodeBase64(std::string_view bytes) {
   return out;
 }
 
-Parsed<bool> parseBooleanText(std::string_view text) {
+Result<bool> parseBooleanText(std::string_view text) {
   const std::string_view t = trimSpace(text);
   std::string lower;
   if (t.size() <= 5) {
     for (const char c : t) lower += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
   }
-  if (lower == "true" || lower == "1" || lower == "on") return Parsed<bool>::ok(true);
-  if (lower == "false" || lower == "0" || lower == "off") return Parsed<bool>::ok(false);
-  return Parsed<bool>::fail("expected a boolean (true/false, 1/0, on/off), found " + shown(text));
+  if (lower == "true" || lower == "1" || lower == "on") return Result<bool>(true);
+  if (lower == "false" || lower == "0" || lower == "off") return Result<bool>(false);
+  return kit::badRequest("expected a boolean (true/false, 1/0, on/off), found " + shown(text));
 }
 
-Parsed<JsonValue> parseNumberText(std::string_view text) {
+Result<JsonValue> parseNumberText(std::string_view text) {
   const std::string_view t = trimSpace(text);
   const bool looksNumeric = !t.empty() && (t[0] == '-' || (t[0] >= '0' && t[0] <= '9'));
   if (looksNumeric) {
     auto parsed = parseJson(t, JsonLimits{kMaxPayloadBytes, 1});
-    if (parsed && parsed.value->kind == JsonValue::Kind::Number) return parsed;
+    if (parsed && parsed->kind == JsonValue::Kind::Number) return parsed;
   }
-  return Parsed<JsonValue>::fail("expected a number, found " + shown(text));
+  return kit::badRequest("expected a number, found " + shown(text));
 }
 
-Parsed<std::int64_t> parseIso8601(std::string_view s) {
-  using R = Parsed<std::int64_t>;
+Result<std::int64_t> parseIso8601(std::string_view s) {
+  using R = Result<std::int64_t>;
   const std::string bad = "timestamp " + shown(s) + " is not ISO-8601 YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM)";
   bool ok = true;
-  if (s.size() < 20 || s.size() > 35) return R::fail(bad);
+  if (s.size() < 20 || s.size() > 35) return kit::badRequest(bad);
   const int year = digitsAt(s, 0, 4, ok);
   const int month = digitsAt(s, 5, 2, ok);
   const int day = digitsAt(s, 8, 2, ok);
   const int hour = digitsAt(s, 11, 2, ok);
   const int minute = digitsAt(s, 14, 2, ok);
   const int second = digitsAt(s, 17, 2, ok);
-  if (!ok || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':') return R::fail(bad);
+  if (!ok || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':') return kit::badRequest(bad);
   std::size_t pos = 19;
   int millis = 0;
   if (s[pos] == '.') {
@@ -269,7 +269,7 @@ Parsed<std::int64_t> parseIso8601(std::string_view s) {
       ++digits;
       ++pos;
     }
-    if (digits == 0 || digits > 9) return R::fail(bad);
+    if (digits == 0 || digits > 9) return kit::badRequest(bad);
     for (std::size_t d = digits; d < 3; ++d) millis *= 10;
   }
   int offsetMinutes = 0;
@@ -279,121 +279,121 @@ Parsed<std::int64_t> parseIso8601(std::string_view s) {
     const int sign = s[pos] == '-' ? -1 : 1;
     const int oh = digitsAt(s, pos + 1, 2, ok);
     const int om = digitsAt(s, pos + 4, 2, ok);
-    if (!ok || pos + 3 >= s.size() || s[pos + 3] != ':' || oh > 23 || om > 59) return R::fail(bad);
+    if (!ok || pos + 3 >= s.size() || s[pos + 3] != ':' || oh > 23 || om > 59) return kit::badRequest(bad);
     offsetMinutes = sign * (oh * 60 + om);
     pos += 6;
   } else {
-    return R::fail(bad + ": a zone (Z or +HH:MM) is required");
+    return kit::badRequest(bad + ": a zone (Z or +HH:MM) is required");
   }
-  if (pos != s.size()) return R::fail(bad);
-  if (year < 1970) return R::fail("timestamp " + shown(s) + " is before 1970");
+  if (pos != s.size()) return kit::badRequest(bad);
+  if (year < 1970) return kit::badRequest("timestamp " + shown(s) + " is before 1970");
   static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (month < 1 || month > 12) return R::fail("timestamp " + shown(s) + " has no month " + std::to_string(month));
+  if (month < 1 || month > 12) return kit::badRequest("timestamp " + shown(s) + " has no month " + std::to_string(month));
   const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
   const int monthDays = kDays[month - 1] + (month == 2 && leap ? 1 : 0);
-  if (day < 1 || day > monthDays) return R::fail("timestamp " + shown(s) + " has no day " + std::to_string(day) + " in that month");
-  if (hour > 23 || minute > 59 || second > 59) return R::fail("timestamp " + shown(s) + " has a time of day out of range");
+  if (day < 1 || day > monthDays) return kit::badRequest("timestamp " + shown(s) + " has no day " + std::to_string(day) + " in that month");
+  if (hour > 23 || minute > 59 || second > 59) return kit::badRequest("timestamp " + shown(s) + " has a time of day out of range");
   const std::int64_t days = daysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   const std::int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - std::int64_t{offsetMinutes} * 60;
   return checkedEpochMs(secs * 1000 + millis, s);
 }
 
-Parsed<std::int64_t> timestampFromJson(const JsonValue& value, TimestampFormat format) {
-  using R = Parsed<std::int64_t>;
+Result<std::int64_t> timestampFromJson(const JsonValue& value, TimestampFormat format) {
+  using R = Result<std::int64_t>;
   if (format == TimestampFormat::Iso8601) {
     if (value.kind != JsonValue::Kind::String) {
-      return R::fail("an ISO-8601 timestamp must be a string, found a " + std::string(kindName(value.kind)));
+      return kit::badRequest("an ISO-8601 timestamp must be a string, found a " + std::string(kindName(value.kind)));
     }
     return parseIso8601(value.text);
   }
   const JsonValue* number = &value;
-  Parsed<JsonValue> fromString;
+  Result<JsonValue> fromString = JsonValue{};
   if (value.kind == JsonValue::Kind::String) {
     fromString = parseNumberText(value.text);
-    if (!fromString) return R::fail("timestamp: " + fromString.error);
-    number = &*fromString.value;
+    if (!fromString) return kit::badRequest("timestamp: " + fromString.message());
+    number = &*fromString;
   } else if (value.kind != JsonValue::Kind::Number) {
-    return R::fail("a timestamp in " + std::string(format == TimestampFormat::Seconds ? "seconds" : "millis") +
+    return kit::badRequest("a timestamp in " + std::string(format == TimestampFormat::Seconds ? "seconds" : "millis") +
                    " must be a number, found a " + std::string(kindName(value.kind)));
   }
   if (format == TimestampFormat::Millis) {
     auto ms = exactInteger(*number);
-    if (!ms) return R::fail("timestamp in millis: " + ms.error);
-    return checkedEpochMs(*ms.value, number->text);
+    if (!ms) return kit::badRequest("timestamp in millis: " + ms.message());
+    return checkedEpochMs(*ms, number->text);
   }
   if (isIntegerLiteral(number->text)) {
     auto secs = exactInteger(*number);
-    if (!secs) return R::fail("timestamp in seconds: " + secs.error);
+    if (!secs) return kit::badRequest("timestamp in seconds: " + secs.message());
     // Range first: multiplying a far-out value by 1000 would overflow (found by fuzz_mqtt_payload).
-    if (*secs.value < 0) return R::fail("timestamp " + shown(number->text) + " is before 1970");
-    if (*secs.value > kMaxEpochMs / 1000) return R::fail("timestamp " + shown(number->text) + " is after the year 9999");
-    return checkedEpochMs(*secs.value * 1000, number->text);
+    if (*secs < 0) return kit::badRequest("timestamp " + shown(number->text) + " is before 1970");
+    if (*secs > kMaxEpochMs / 1000) return kit::badRequest("timestamp " + shown(number->text) + " is after the year 9999");
+    return checkedEpochMs(*secs * 1000, number->text);
   }
   const double secs = number->number;
-  if (secs < 0) return R::fail("timestamp " + shown(number->text) + " is before 1970");
-  if (secs * 1000.0 > static_cast<double>(kMaxEpochMs)) return R::fail("timestamp " + shown(number->text) + " is after the year 9999");
+  if (secs < 0) return kit::badRequest("timestamp " + shown(number->text) + " is before 1970");
+  if (secs * 1000.0 > static_cast<double>(kMaxEpochMs)) return kit::badRequest("timestamp " + shown(number->text) + " is after the year 9999");
   return checkedEpochMs(std::llround(secs * 1000.0), number->text);
 }
 
-Parsed<sdk::Value> valueFromJson(const JsonValue& value, sdk::ValueType type) {
-  using R = Parsed<sdk::Value>;
+Result<sdk::Value> valueFromJson(const JsonValue& value, sdk::ValueType type) {
+  using R = Result<sdk::Value>;
   using T = sdk::ValueType;
   const auto mismatch = [&] {
-    return R::fail("expected a value for type " + std::string(sdk::toString(type)) + ", found a JSON " +
+    return kit::badRequest("expected a value for type " + std::string(sdk::toString(type)) + ", found a JSON " +
                    std::string(kindName(value.kind)));
   };
   switch (type) {
     case T::Double:
       if (value.kind != JsonValue::Kind::Number) return mismatch();
-      return R::ok(sdk::Value::ofDouble(value.number));
+      return R(sdk::Value::ofDouble(value.number));
     case T::Int:
     case T::Long: {
       if (value.kind != JsonValue::Kind::Number) return mismatch();
       auto n = exactInteger(value);
       if (!n) return failFrom(n);
-      if (type == T::Long) return R::ok(sdk::Value::ofLong(*n.value));
-      if (*n.value < std::numeric_limits<std::int32_t>::min() || *n.value > std::numeric_limits<std::int32_t>::max()) {
-        return R::fail("integer " + shown(value.text) + " does not fit in type int (32 bits); declare type long");
+      if (type == T::Long) return R(sdk::Value::ofLong(*n));
+      if (*n < std::numeric_limits<std::int32_t>::min() || *n > std::numeric_limits<std::int32_t>::max()) {
+        return kit::badRequest("integer " + shown(value.text) + " does not fit in type int (32 bits); declare type long");
       }
-      return R::ok(sdk::Value::ofInt(static_cast<std::int32_t>(*n.value)));
+      return R(sdk::Value::ofInt(static_cast<std::int32_t>(*n)));
     }
     case T::Boolean:
       if (value.kind != JsonValue::Kind::Boolean) return mismatch();
-      return R::ok(sdk::Value::ofBool(value.boolean));
+      return R(sdk::Value::ofBool(value.boolean));
     case T::String:
-      if (value.kind == JsonValue::Kind::String) return R::ok(sdk::Value::ofString(value.text));
+      if (value.kind == JsonValue::Kind::String) return R(sdk::Value::ofString(value.text));
       if (value.kind == JsonValue::Kind::Number || value.kind == JsonValue::Kind::Boolean) {
-        return R::ok(sdk::Value::ofString(toJsonText(value)));
+        return R(sdk::Value::ofString(toJsonText(value)));
       }
       return mismatch();
-    case T::Json: return R::ok(sdk::Value::ofJson(toJsonText(value)));
+    case T::Json: return R(sdk::Value::ofJson(toJsonText(value)));
     case T::Bytes: {
       if (value.kind != JsonValue::Kind::String) return mismatch();
       auto bytes = decodeBase64(value.text);
       if (!bytes) return failFrom(bytes);
-      return R::ok(sdk::Value::ofBytes(std::move(*bytes.value)));
+      return R(sdk::Value::ofBytes(std::move(*bytes)));
     }
   }
-  return R::fail("unknown value type");
+  return kit::badRequest("unknown value type");
 }
 
-Parsed<sdk::Value> valueFromPayload(std::string_view payload, PayloadFormat format, sdk::ValueType type) {
-  using R = Parsed<sdk::Value>;
+Result<sdk::Value> valueFromPayload(std::string_view payload, PayloadFormat format, sdk::ValueType type) {
+  using R = Result<sdk::Value>;
   using T = sdk::ValueType;
   if (payload.size() > kMaxPayloadBytes) {
-    return R::fail("payload of " + std::to_string(payload.size()) + " bytes is larger than the limit of " +
+    return kit::badRequest("payload of " + std::to_string(payload.size()) + " bytes is larger than the limit of " +
                    std::to_string(kMaxPayloadBytes) + " bytes");
   }
   const auto typeError = [&](std::string_view allowed) {
-    return R::fail("format " + std::string(toString(format)) + " cannot give type " + std::string(sdk::toString(type)) +
+    return kit::badRequest("format " + std::string(toString(format)) + " cannot give type " + std::string(sdk::toString(type)) +
                    " (allowed: " + std::string(allowed) + ")");
   };
-  const auto fromBytes = [&](Parsed<std::string> bytes) -> R {
+  const auto fromBytes = [&](Result<std::string> bytes) -> R {
     if (!bytes) return failFrom(bytes);
-    if (type == T::Bytes) return R::ok(sdk::Value::ofBytes(std::move(*bytes.value)));
+    if (type == T::Bytes) return R(sdk::Value::ofBytes(std::move(*bytes)));
     if (type == T::String) {
-      if (!isValidUtf8(*bytes.value)) return R::fail("the decoded bytes are not UTF-8 text; declare type bytes");
-      return R::ok(sdk::Value::ofString(std::move(*bytes.value)));
+      if (!isValidUtf8(*bytes)) return kit::badRequest("the decoded bytes are not UTF-8 text; declare type bytes");
+      return R(sdk::Value::ofString(std::move(*bytes)));
     }
     return typeError("bytes, string");
   };
@@ -401,47 +401,47 @@ Parsed<sdk::Value> valueFromPayload(std::string_view payload, PayloadFormat form
     case PayloadFormat::Json: {
       auto doc = parseJson(payload);
       if (!doc) return failFrom(doc);
-      return valueFromJson(*doc.value, type);
+      return valueFromJson(*doc, type);
     }
     case PayloadFormat::Number: {
       if (type != T::Double && type != T::Int && type != T::Long && type != T::String) return typeError("double, int, long, string");
       auto n = parseNumberText(payload);
       if (!n) return failFrom(n);
-      return valueFromJson(*n.value, type);
+      return valueFromJson(*n, type);
     }
     case PayloadFormat::Boolean: {
       if (type != T::Boolean && type != T::String) return typeError("boolean, string");
       auto b = parseBooleanText(payload);
       if (!b) return failFrom(b);
-      if (type == T::String) return R::ok(sdk::Value::ofString(*b.value ? "true" : "false"));
-      return R::ok(sdk::Value::ofBool(*b.value));
+      if (type == T::String) return R(sdk::Value::ofString(*b ? "true" : "false"));
+      return R(sdk::Value::ofBool(*b));
     }
     case PayloadFormat::Hex: return fromBytes(decodeHex(payload));
     case PayloadFormat::Base64: return fromBytes(decodeBase64(payload));
     case PayloadFormat::Text:
       switch (type) {
-        case T::Bytes: return R::ok(sdk::Value::ofBytes(std::string(payload)));
+        case T::Bytes: return R(sdk::Value::ofBytes(std::string(payload)));
         case T::String:
-          if (!isValidUtf8(payload)) return R::fail("the payload is not UTF-8 text; declare type bytes");
-          return R::ok(sdk::Value::ofString(std::string(payload)));
+          if (!isValidUtf8(payload)) return kit::badRequest("the payload is not UTF-8 text; declare type bytes");
+          return R(sdk::Value::ofString(std::string(payload)));
         case T::Boolean: {
           auto b = parseBooleanText(payload);
           if (!b) return failFrom(b);
-          return R::ok(sdk::Value::ofBool(*b.value));
+          return R(sdk::Value::ofBool(*b));
         }
         case T::Json: {
           auto doc = parseJson(payload);
           if (!doc) return failFrom(doc);
-          return R::ok(sdk::Value::ofJson(toJsonText(*doc.value)));
+          return R(sdk::Value::ofJson(toJsonText(*doc)));
         }
         default: {
           auto n = parseNumberText(payload);
           if (!n) return failFrom(n);
-          return valueFromJson(*n.value, type);
+          return valueFromJson(*n, type);
         }
       }
   }
-  return R::fail("unknown payload format");
+  return kit::badRequest("unknown payload format");
 }
 
 }  // namespace gatehouse::bridge::mqtt

@@ -1,5 +1,7 @@
 #include "gatehouse/bridge/mqtt/topic.h"
 
+#include "gatehouse/kit/codec.h"
+
 #include <algorithm>
 #include <optional>
 
@@ -26,20 +28,13 @@ std::vector<std::string_view> splitLevels(std::string_view s) {
 }
 }  // namespace
 
-bool isSafeName(std::string_view name) {
-  if (name.empty() || name.size() > 128 || name == "." || name.find("..") != std::string_view::npos) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == ':' ||
-           c == '-';
-  });
-}
 
-Parsed<TopicTemplate> TopicTemplate::parse(std::string_view text) {
-  using R = Parsed<TopicTemplate>;
+Result<TopicTemplate> TopicTemplate::parse(std::string_view text) {
+  using R = Result<TopicTemplate>;
   const std::string shown(text.substr(0, 64));
-  if (text.empty()) return R::fail("a topic template cannot be empty");
+  if (text.empty()) return kit::badRequest("a topic template cannot be empty");
   if (text.size() > kMaxTemplate) {
-    return R::fail("topic template is longer than " + std::to_string(kMaxTemplate) + " characters");
+    return kit::badRequest("topic template is longer than " + std::to_string(kMaxTemplate) + " characters");
   }
   TopicTemplate t;
   t.text_.assign(text);
@@ -51,25 +46,25 @@ Parsed<TopicTemplate> TopicTemplate::parse(std::string_view text) {
     if (level == "+") {
       l.kind = Level::Kind::Plus;
     } else if (level == "#") {
-      if (i + 1 != levels.size()) return R::fail(where + "'#' is allowed only as the last level");
+      if (i + 1 != levels.size()) return kit::badRequest(where + "'#' is allowed only as the last level");
       l.kind = Level::Kind::Hash;
     } else if (!level.empty() && level.front() == '{') {
       if (level.size() < 3 || level.back() != '}') {
-        return R::fail(where + "a named wildcard is a whole level written {name}");
+        return kit::badRequest(where + "a named wildcard is a whole level written {name}");
       }
       const std::string_view name = level.substr(1, level.size() - 2);
       if (name.size() > 64 || !isNameStart(name[0]) || !std::all_of(name.begin(), name.end(), isNameChar)) {
-        return R::fail(where + "wildcard name must be letters, digits and '_' (not starting with a digit), at most 64");
+        return kit::badRequest(where + "wildcard name must be letters, digits and '_' (not starting with a digit), at most 64");
       }
       if (std::find(t.names_.begin(), t.names_.end(), name) != t.names_.end()) {
-        return R::fail(where + "the name {" + std::string(name) + "} appears twice");
+        return kit::badRequest(where + "the name {" + std::string(name) + "} appears twice");
       }
       l.kind = Level::Kind::Named;
       l.text.assign(name);
       t.names_.emplace_back(name);
     } else {
       if (level.find_first_of(std::string_view("+#{}\0", 5)) != std::string_view::npos) {
-        return R::fail(where + "'+', '#', '{' and '}' must stand alone as a whole level (and NUL is not allowed)");
+        return kit::badRequest(where + "'+', '#', '{' and '}' must stand alone as a whole level (and NUL is not allowed)");
       }
       l.text.assign(level);
     }
@@ -78,7 +73,7 @@ Parsed<TopicTemplate> TopicTemplate::parse(std::string_view text) {
     t.filter_ += l.kind == Level::Kind::Literal ? l.text : l.kind == Level::Kind::Hash ? std::string("#") : std::string("+");
     t.levels_.push_back(std::move(l));
   }
-  return R::ok(std::move(t));
+  return R(std::move(t));
 }
 
 std::optional<std::map<std::string, std::string>> TopicTemplate::match(std::string_view topic) const {

@@ -42,6 +42,13 @@ ErrorCode fromGhStatus(gh_status code) noexcept;   // GH_OK and unknown codes gi
 std::string_view toString(ErrorCode code) noexcept;   // "bad request", "not found", ...
 
 inline Error makeError(ErrorCode code, std::string message) { return Error{code, std::move(message)}; }
+// Shorthands for the common codes: `return kit::badRequest("hex text has an odd number of digits");`
+inline Error badRequest(std::string message) { return Error{ErrorCode::BadRequest, std::move(message)}; }
+inline Error notFound(std::string message) { return Error{ErrorCode::NotFound, std::move(message)}; }
+inline Error notAllowed(std::string message) { return Error{ErrorCode::NotAllowed, std::move(message)}; }
+inline Error unavailable(std::string message) { return Error{ErrorCode::Unavailable, std::move(message)}; }
+inline Error timeout(std::string message) { return Error{ErrorCode::Timeout, std::move(message)}; }
+inline Error internal(std::string message) { return Error{ErrorCode::Internal, std::move(message)}; }
 // The same failure as an SDK Status (what Bridge callbacks return) and back.
 inline sdk::Status toStatus(const Error& e) { return sdk::Status(toGhStatus(e.code), e.message); }
 inline Error fromStatus(const sdk::Status& s) { return Error{fromGhStatus(s.code()), s.message()}; }

@@ -14,9 +14,11 @@
 #include <vector>
 
 #include "gatehouse/sdk/value.h"
-#include "gatehouse/bridge/mqtt/parsed.h"
+#include "gatehouse/kit/result.h"
 
 namespace gatehouse::bridge::mqtt {
+
+using kit::Result;
 
 struct JsonLimits {
   std::size_t maxBytes = 256 * 1024;
@@ -47,14 +49,14 @@ struct JsonMember {
 std::string_view kindName(JsonValue::Kind kind);
 
 // Parses exactly one JSON value (surrounding whitespace allowed). Errors say what and "at offset N".
-Parsed<JsonValue> parseJson(std::string_view text, const JsonLimits& limits = {});
+Result<JsonValue> parseJson(std::string_view text, const JsonLimits& limits = {});
 
 // RFC 6901: "" is the whole document; otherwise "/"-separated reference tokens with ~0 = '~' and
 // ~1 = '/'. Returns the unescaped tokens; a '~' followed by anything but 0 or 1 is an error.
-Parsed<std::vector<std::string>> parsePointer(std::string_view pointer);
+Result<std::vector<std::string>> parsePointer(std::string_view pointer);
 // Follows parsed tokens. Array indexes are "0" or digits without a leading zero, in range ("-",
 // the past-the-end index, names nothing to read). The error names the pointer and the failing step.
-Parsed<const JsonValue*> resolvePointer(const JsonValue& root, const std::vector<std::string>& tokens);
+Result<const JsonValue*> resolvePointer(const JsonValue& root, const std::vector<std::string>& tokens);
 
 // Compact JSON text of a parsed value (numbers as written).
 std::string toJsonText(const JsonValue& value);
@@ -62,6 +64,6 @@ std::string toJsonText(const JsonValue& value);
 void appendJsonString(std::string& out, std::string_view text);
 // JSON text of an SDK value: Int/Long integers, Double shortest round-trip form, Boolean, String,
 // Json as is, Bytes as a base64 string, a null value as null. Fails for a non-finite double.
-Parsed<std::string> toJsonText(const sdk::Value& value);
+Result<std::string> toJsonText(const sdk::Value& value);
 
 }  // namespace gatehouse::bridge::mqtt

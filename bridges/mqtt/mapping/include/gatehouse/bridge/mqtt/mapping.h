@@ -18,11 +18,13 @@
 
 #include "gatehouse/sdk/host.h"
 #include "gatehouse/sdk/value.h"
-#include "gatehouse/bridge/mqtt/parsed.h"
+#include "gatehouse/kit/result.h"
 #include "gatehouse/bridge/mqtt/payload.h"
 #include "gatehouse/bridge/mqtt/topic.h"
 
 namespace gatehouse::bridge::mqtt {
+
+using kit::Result;
 
 struct Subscription {
   std::string filter;
@@ -74,14 +76,14 @@ class MappingSet {
 
   // Parses the mappings file strictly: unknown keys, duplicate keys, wrong types and bad values
   // are all reported at once, one "FILE:LINE:COL: key.path: message" line each, in `error`.
-  static Parsed<MappingSet> loadFile(const std::string& path);
-  static Parsed<MappingSet> loadString(std::string_view yaml, const std::string& displayName);
+  static Result<MappingSet> loadFile(const std::string& path);
+  static Result<MappingSet> loadString(std::string_view yaml, const std::string& displayName);
 
   std::vector<Subscription> subscriptions() const;   // one per distinct filter (highest QoS)
 
   // Every mapping whose topic matches contributes; never throws; bounded work per message (the
   // payload is parsed at most once, at most kMaxPayloadBytes). Names taken from the topic must
-  // pass isSafeName, else that mapping's update is dropped with an error.
+  // pass kit::isValidIdentifier, else that mapping's update is dropped with an error.
   Extracted apply(std::string_view topic, std::string_view payload) const;
 
   // The resources of one mapping whose names are literal in the file (wildcard resource names are
@@ -97,9 +99,9 @@ class MappingSet {
   std::optional<CommandRoute> commandForAct(const std::string& provider, const std::string& service,
                                             const std::string& resource,
                                             const std::vector<std::pair<std::string, sdk::Value>>& params) const;
-  Parsed<CommandRoute> routeForSet(const std::string& provider, const std::string& service, const std::string& resource,
+  Result<CommandRoute> routeForSet(const std::string& provider, const std::string& service, const std::string& resource,
                                    const sdk::Value& value) const;
-  Parsed<CommandRoute> routeForAct(const std::string& provider, const std::string& service, const std::string& resource,
+  Result<CommandRoute> routeForAct(const std::string& provider, const std::string& service, const std::string& resource,
                                    const std::vector<std::pair<std::string, sdk::Value>>& params) const;
 
   std::size_t size() const;
@@ -110,13 +112,13 @@ class MappingSet {
 
  private:
   explicit MappingSet(std::shared_ptr<const Data> data) : data_(std::move(data)) {}
-  friend Parsed<MappingSet> loadMappings(std::string_view yaml, const std::string& displayName);
+  friend Result<MappingSet> loadMappings(std::string_view yaml, const std::string& displayName);
   std::shared_ptr<const Data> data_;
 };
 
 // Reply parsing for Ack responses: {"ok":true,"value":X} -> X as `type` (no "value" -> a null
 // value of that type); {"ok":false,"error":"..."} -> the error text (prefixed "the device
 // refused: "). Anything else is an error saying what is wrong.
-Parsed<sdk::Value> parseAck(std::string_view payload, std::uint32_t type);
+Result<sdk::Value> parseAck(std::string_view payload, std::uint32_t type);
 
 }  // namespace gatehouse::bridge::mqtt

@@ -2,7 +2,7 @@
 // MQTT topic templates with named wildcards, and the name check for device-supplied names.
 //
 // Threads: TopicTemplate is an immutable value after parse(); its const methods may be called from
-// any threads at once. isSafeName is a pure function.
+// any threads at once. kit::isValidIdentifier is a pure function.
 
 #include <map>
 #include <optional>
@@ -10,21 +10,24 @@
 #include <string_view>
 #include <vector>
 
-#include "gatehouse/bridge/mqtt/parsed.h"
+#include "gatehouse/kit/codec.h"
+#include "gatehouse/kit/result.h"
 
 namespace gatehouse::bridge::mqtt {
 
-// D5 (SECURITY-CHECKLIST): a device-supplied name is usable only if it matches [A-Za-z0-9_.:-]{1,128}
-// and is not "." and holds no "..": so no '/', '+', '#', spaces, control characters or path
-// traversal can reach a model path, a topic or a file name.
-bool isSafeName(std::string_view name);
+using kit::Result;
+
+// D5 (SECURITY-CHECKLIST): a device-supplied name is usable only if it passes the model's one
+// identifier rule, kit::isValidIdentifier (gatehouse/kit/codec.h): [A-Za-z0-9_.:-]{1,128}, not "."
+// and no "..", so no '/', '+', '#', spaces, control characters or path traversal can reach a model
+// path, a topic or a file name.
 
 // "sensors/{provider}/+/{resource}/#": levels separated by '/'; a level is literal text, '+', '#'
 // (last level only) or {name} with name = [A-Za-z_][A-Za-z0-9_]{0,63}, each name at most once.
 // A literal level may not contain '+', '#', '{', '}' or NUL. At most 1024 characters.
 class TopicTemplate {
  public:
-  static Parsed<TopicTemplate> parse(std::string_view text);
+  static Result<TopicTemplate> parse(std::string_view text);
 
   const std::string& text() const { return text_; }       // as written
   const std::string& filter() const { return filter_; }   // the MQTT subscription filter: {x} -> +
@@ -33,7 +36,7 @@ class TopicTemplate {
 
   // The names captured when `topic` (a concrete topic name) matches the filter, per MQTT 3.1.1
   // section 4.7 ('+' one level, '#' the rest, a topic starting with '$' matches no filter starting
-  // with a wildcard). Captured names are NOT checked here: see isSafeName.
+  // with a wildcard). Captured names are NOT checked here: see kit::isValidIdentifier.
   std::optional<std::map<std::string, std::string>> match(std::string_view topic) const;
 
   // Replaces each {name} by names[name] (missing names expand to ""), for command topics; '+' and
