@@ -1,15 +1,10 @@
 #include "http/message.h"
 
+#include "gatehouse/kit/codec.h"
+
 namespace gatehouse::core::http {
 
 namespace {
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 std::optional<std::string> formDecode(std::string_view in) {
   std::string plus(in);
@@ -37,8 +32,8 @@ std::optional<std::string> percentDecode(std::string_view in) {
       continue;
     }
     if (i + 2 >= in.size()) return std::nullopt;  // needs two more characters
-    const int hi = hexValue(in[i + 1]);
-    const int lo = hexValue(in[i + 2]);
+    const int hi = kit::hexDigitValue(in[i + 1]);
+    const int lo = kit::hexDigitValue(in[i + 2]);
     if (hi < 0 || lo < 0) return std::nullopt;
     out.push_back(static_cast<char>(hi * 16 + lo));
     i += 2;

@@ -239,7 +239,7 @@ void apiComplete(gh_host* host, gh_request_id request, gh_status status, const g
   if (status != GH_OK) {
     std::string text = sanitizeText(message, kMaxMessageLength);
     if (text.empty()) text = "the device refused the request";
-    done(makeError(errorCodeFromStatus(status), std::move(text)));
+    done(makeError(kit::fromGhStatus(status), std::move(text)));
     return;
   }
   if (result == nullptr) {
@@ -409,17 +409,6 @@ void toAbi(const Value& value, gh_value& out) noexcept {
   }
 }
 
-ErrorCode errorCodeFromStatus(gh_status status) noexcept {
-  switch (status) {
-    case GH_ERR_INVALID_ARGUMENT: return ErrorCode::BadRequest;
-    case GH_ERR_NOT_FOUND: return ErrorCode::NotFound;
-    case GH_ERR_NOT_ALLOWED: return ErrorCode::NotAllowed;
-    case GH_ERR_CONFLICT: return ErrorCode::Conflict;
-    case GH_ERR_UNAVAILABLE: return ErrorCode::Unavailable;
-    case GH_ERR_TIMEOUT: return ErrorCode::Timeout;
-    default: return ErrorCode::Internal;
-  }
-}
 
 std::shared_ptr<model::CommandHandler> makeCommandHandler(std::shared_ptr<gh_host> host) {
   return std::make_shared<PluginCommandHandler>(std::move(host));

@@ -54,7 +54,6 @@ Result<model::Value> fromAbi(const gh_value& value);
 void toAbi(const model::Value& value, gh_value& out) noexcept;
 std::uint32_t toAbiType(model::ValueType type) noexcept;
 std::optional<model::ValueType> fromAbiType(std::uint32_t type) noexcept;
-ErrorCode errorCodeFromStatus(gh_status status) noexcept;
 
 // Routes the model's SET/ACT for `host->owner` to the plugin.
 std::shared_ptr<model::CommandHandler> makeCommandHandler(std::shared_ptr<gh_host> host);

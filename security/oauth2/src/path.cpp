@@ -1,17 +1,12 @@
 #include "gatehouse/oauth2/path.h"
 
+#include "gatehouse/kit/codec.h"
+
 #include <cstdint>
 
 namespace gatehouse::oauth2 {
 
 namespace {
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 bool isControl(unsigned char c) { return c < 0x20 || c == 0x7f; }
 
@@ -78,8 +73,8 @@ PathResult canonicalisePath(std::string_view raw) {
         continue;
       }
       const bool twoFollow = i + 2 < seg.size();
-      const int hi = twoFollow ? hexValue(seg[i + 1]) : -1;
-      const int lo = twoFollow ? hexValue(seg[i + 2]) : -1;
+      const int hi = twoFollow ? kit::hexDigitValue(seg[i + 1]) : -1;
+      const int lo = twoFollow ? kit::hexDigitValue(seg[i + 2]) : -1;
       if (hi < 0 || lo < 0) {
         return fail(where + " has a '%' that is not followed by two hexadecimal digits");
       }

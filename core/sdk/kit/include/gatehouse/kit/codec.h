@@ -32,6 +32,8 @@ std::optional<std::size_t> base64UrlDecodeInto(std::string_view text, unsigned c
 
 // --- hex ------------------------------------------------------------------------------------------
 std::string hexEncode(std::string_view bytes);         // lowercase, no prefix
+// 0..15 for '0'-'9', 'a'-'f', 'A'-'F'; -1 for anything else (percent-decoding uses it too).
+int hexDigitValue(char c) noexcept;
 // Even number of digits, case-insensitive, an optional "0x"/"0X" prefix, nothing else (no spaces).
 Result<std::string> hexDecode(std::string_view text);
 

@@ -3,7 +3,8 @@
 // whose message a person can act on. The one result shape of the kit, core and every plugin: a
 // caller branches on error().code, never on the message text.
 //
-// ErrorCode maps one to one onto the plugin ABI's gh_status codes (toGhStatus/fromGhStatus) and
+// ErrorCode maps onto the plugin ABI's gh_status codes (toGhStatus/fromGhStatus; TooLarge and BadRequest
+// both cross the ABI as GH_ERR_INVALID_ARGUMENT) and
 // onto HTTP statuses (httpStatus), so a failure keeps its meaning from a device's reply through a
 // bridge, the host and the REST API.
 //
