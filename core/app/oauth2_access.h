@@ -2,7 +2,7 @@
 // OAuth2Access: the REST API's AccessPolicy (core/src/rest/access.h) for auth.mode oauth2, made
 // from security/oauth2: bearer tokens verified by its ResourceServer against the IdP's keys,
 // requests decided by its rules. The app is the only place where core and a security module
-// meet; core/src never includes security/ headers (DESIGN.md section 1).
+// meet; core/src never includes security/ headers (docs/architecture.md).
 //
 // Threads: create() and start() on the main thread; the AccessPolicy members on any thread.
 #include <memory>

@@ -1,4 +1,4 @@
-"""REST verbs, envelopes and errors against the real gateway binary (DESIGN.md section 3)."""
+"""REST verbs, envelopes and errors against the real gateway binary (docs/rest-api.md)."""
 import json
 import time
 import unittest

@@ -181,7 +181,7 @@ Schema buildGatewaySchema() {
               .range(1, 10000000)
               .doc("Messages kept while the broker is unreachable (the oldest are kept, later ones dropped and counted); also the bound of the notification queue."),
           Field::integer("keep_alive_s", d.mqttNorthbound.keepAliveS).range(5, 3600).doc("MQTT keep-alive interval in seconds."),
-      }).doc("Northbound MQTT publishing of the model's values (DESIGN.md section 4)."),
+      }).doc("Northbound MQTT publishing of the model's values (docs/mqtt-topics.md)."),
       Field::map("plugins")
           .validatedBy(requirePluginName, "plugin names: 1-64 of `a-z 0-9 _ -`")
           .doc("The plugins to load: each key names a plugin, its value is that plugin's settings, checked against the schema the plugin declares."),

@@ -76,7 +76,7 @@ struct PluginHostSection {
   bool operator==(const PluginHostSection&) const = default;
 };
 
-// Northbound MQTT: every DATA notification is published to a broker (DESIGN.md section 4).
+// Northbound MQTT: every DATA notification is published to a broker (docs/mqtt-topics.md).
 struct MqttNorthboundSection {
   bool enabled = false;
   std::vector<std::string> brokers{"tcp://127.0.0.1:1883"};   // tried in order; tcp:// mqtt:// ssl:// mqtts:// ws:// wss://

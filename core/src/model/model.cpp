@@ -264,7 +264,7 @@ struct Model::Impl {
     return node;
   }
 
-  // Adds the admin service every provider has (DESIGN.md section 2). Provider lock held.
+  // Adds the admin service every provider has (docs/architecture.md). Provider lock held.
   void addAdmin(ProviderNode& pn, std::int64_t now) {
     auto& admin = pn.services[std::string(kAdminService)].resources;
     auto put = [&](const char* name, ResourceKind k, Mutability m, Value v) {

@@ -1,6 +1,6 @@
 #pragma once
 // The gateway model: providers -> services -> resources, with metadata, actions and
-// notifications (DESIGN.md section 2, sensiNact's model).
+// notifications (docs/architecture.md, "The model"; sensiNact's model).
 //
 // Threads: every public method of Model may be called from any thread, concurrently.
 // Readers (REST) and several writers (bridges pushing from their own threads) proceed in

@@ -1,5 +1,5 @@
 #pragma once
-// Typed values held by resources, and the enums of the sensiNact model (DESIGN.md section 2).
+// Typed values held by resources, and the enums of the sensiNact model (docs/architecture.md).
 
 #include <cstdint>
 #include <optional>

@@ -1,5 +1,5 @@
 #pragma once
-// Northbound MQTT (DESIGN.md section 4): every DATA notification of the model is published to
+// Northbound MQTT (docs/mqtt-topics.md): every DATA notification of the model is published to
 // `<prefix>/<provider>/<service>/<resource>` with {"value":..,"timestamp":<ms>,"type":".."}, and
 // the gateway's status to `<prefix>/$status` ("online" retained while connected, "offline"
 // retained as the last will and on a clean stop).

@@ -1,6 +1,6 @@
 #pragma once
 // The plugin host: finds, verifies, loads, configures, starts, hot-replaces and stops the
-// plugins named in the configuration (DESIGN.md section 5, plugins-signed/README.md).
+// plugins named in the configuration (docs/plugin-abi.md, plugins-signed/README.md).
 //
 // Loading one plugin, in order, stopping at the first failure (the plugin is then "refused" or
 // "failed" with the reason, and the gateway goes on without it):

@@ -1,5 +1,5 @@
 #pragma once
-// AccessPolicy: who may call the REST API and what they may see or do (DESIGN.md section 6).
+// AccessPolicy: who may call the REST API and what they may see or do (docs/security.md).
 //
 // The REST layer knows nothing about tokens or rules. With no policy set (auth mode `none`,
 // loopback listeners only) every request is served. With a policy, RestApi::handle():

@@ -1,5 +1,5 @@
 #pragma once
-// JSON shapes of the sensiNact REST API (DESIGN.md section 3) for model views and notifications,
+// JSON shapes of the sensiNact REST API (docs/rest-api.md) for model views and notifications,
 // and the bridge between model values and the LDAP filter language. Pure functions, any thread.
 
 #include <string>

@@ -1,5 +1,5 @@
 #pragma once
-// The northbound REST API (DESIGN.md section 3): sensiNact's routes and envelopes, SSE streams,
+// The northbound REST API (docs/rest-api.md): sensiNact's routes and envelopes, SSE streams,
 // /health, /metrics (Prometheus text) and /openapi.json.
 //
 // Threads: handle() runs on HTTP loop threads and never blocks: reads copy from the model,

@@ -1,5 +1,5 @@
 #pragma once
-// Plugin signing (DESIGN.md section 5, SECURITY-CHECKLIST.md B1-B12): the one header the plugin
+// Plugin signing (docs/plugin-abi.md, SECURITY-CHECKLIST.md B1-B12): the one header the plugin
 // host and the `gatehouse plugin` CLI include. The pieces live in the headers below; this
 // comment fixes the file formats they read and write.
 //

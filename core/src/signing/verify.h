@@ -1,5 +1,5 @@
 #pragma once
-// The whole signature check of one plugin image in the fixed order of DESIGN.md section 5, for
+// The whole signature check of one plugin image in the fixed order of docs/plugin-abi.md, for
 // hosts and tools that do not need to arrange the pieces themselves.
 //
 // Threads: verifySignature() may run on any thread, concurrently, as long as the objects the

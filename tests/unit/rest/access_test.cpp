@@ -1,4 +1,4 @@
-// RestApi with an AccessPolicy (DESIGN.md section 6, SECURITY-CHECKLIST A16) over a real
+// RestApi with an AccessPolicy (docs/security.md, SECURITY-CHECKLIST A16) over a real
 // in-process HTTP server. The policy here is a FAKE that maps fixed tokens to fixed permission
 // sets: token validation is the security part's business and is tested there; this file checks
 // that the REST layer asks the policy at the right places and obeys its answers.

@@ -1,5 +1,5 @@
 #pragma once
-// ResourceServer: turns a bearer token into a Principal, or says why not (DESIGN.md section 6).
+// ResourceServer: turns a bearer token into a Principal, or says why not (docs/security.md).
 //
 // authenticate() verifies the compact JWS against the KeySource's keys (asymmetric algorithms
 // only, each key pinned to its algorithm), asks the KeySource once for fresh keys when the token

@@ -1,5 +1,5 @@
 #pragma once
-// Authorization rules of the northbound REST API (DESIGN.md section 6): who may DESCRIBE, READ,
+// Authorization rules of the northbound REST API (docs/security.md): who may DESCRIBE, READ,
 // UPDATE or ACT on which provider/service/resource. Default deny; the highest priority matching
 // rule wins; at equal priority Deny beats Allow.
 // Threads: every function here is pure; any thread may call any of them concurrently. A rule set
