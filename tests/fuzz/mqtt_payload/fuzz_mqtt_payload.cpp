@@ -141,7 +141,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const auto [topic, payload] = splitLine(input);
       const auto out = fixedMappings().apply(topic, payload);
       for (const auto& u : out.updates) {
-        if (!kit::isValidIdentifier(u.provider) || !kit::isValidIdentifier(u.service) || !kit::isValidIdentifier(u.resource)) fail("unsafe name in an update", input);
+        if (!gatehouse::kit::isValidIdentifier(u.provider) || !gatehouse::kit::isValidIdentifier(u.service) || !gatehouse::kit::isValidIdentifier(u.resource)) fail("unsafe name in an update", input);
         if (u.timestampMs < 0 || u.timestampMs > kMaxMs) fail("update timestamp out of range", input);
       }
       for (const auto& [index, reason] : out.errors) {
