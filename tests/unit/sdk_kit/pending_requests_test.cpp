@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <memory>
 #include <set>
 #include <string>
 #include <thread>
@@ -227,16 +228,21 @@ TEST(KitPendingRequests, ConcurrentAddAndTakeLoseNothing) {
 
 // The answer of a request goes to the host, which may be slow or call back into the bridge; the
 // lock must not be held then. The host's `complete` here checks from another thread whether the
-// PendingRequests object is locked while it runs.
-PendingRequests<>* gProbed = nullptr;
+// PendingRequests object is locked while it runs. The probe thread is detached and shares the
+// object, so a lock held for good (by the very thread that waits) fails the test, not hangs it.
+std::shared_ptr<PendingRequests<>> gProbed;
 std::atomic<int> gAnswers{0};
 std::atomic<int> gAnsweredUnderLock{0};
 
 void probingComplete(gh_host*, gh_request_id, gh_status, const gh_value*, const char*) {
   ++gAnswers;
-  auto probe = std::async(std::launch::async, [] { return gProbed->size(); });
-  if (probe.wait_for(2s) == std::future_status::timeout) ++gAnsweredUnderLock;
-  // (a timed-out probe finishes once the lock is released: the future's destructor waits for it)
+  auto done = std::make_shared<std::promise<void>>();
+  auto answered = done->get_future();
+  std::thread([probed = gProbed, done] {
+    (void)probed->size();
+    done->set_value();
+  }).detach();
+  if (answered.wait_for(2s) == std::future_status::timeout) ++gAnsweredUnderLock;
 }
 
 TEST(KitPendingRequests, NeverAnswersWhileHoldingItsLock) {
@@ -244,8 +250,8 @@ TEST(KitPendingRequests, NeverAnswersWhileHoldingItsLock) {
   gh_host_api api = *fake.api();
   api.complete = &probingComplete;
   const sdk::Host host(fake.handle(), &api);
-  PendingRequests<> pending;
-  gProbed = &pending;
+  gProbed = std::make_shared<PendingRequests<>>();
+  PendingRequests<>& pending = *gProbed;
   gAnswers = 0;
   gAnsweredUnderLock = 0;
   ASSERT_TRUE(pending.add(sdk::Request(host, 1), Clock::now()).ok());
@@ -256,7 +262,7 @@ TEST(KitPendingRequests, NeverAnswersWhileHoldingItsLock) {
   EXPECT_EQ(pending.failAll(ErrorCode::Unavailable, "stopped"), 1u);
   EXPECT_EQ(gAnswers.load(), 3);
   EXPECT_EQ(gAnsweredUnderLock.load(), 0);
-  gProbed = nullptr;
+  gProbed.reset();
 }
 
 }  // namespace

@@ -46,11 +46,17 @@ class Log {
   std::vector<std::string> entries_;
 };
 
-// True when `probe` (run on another thread) could not finish within 2 s: the lock it needs is held.
-template <typename Fn>
-bool blocked(Fn probe) {
-  auto f = std::async(std::launch::async, probe);
-  return f.wait_for(2s) == std::future_status::timeout;
+// True when timer->size(), called on another thread, cannot take the timer's lock within 2 s. The
+// probe thread is detached and shares the timer, so a lock that is held for good (the failure
+// this detects, e.g. by the very thread that waits here) fails the test instead of hanging it.
+bool lockedNow(const std::shared_ptr<Timer>& timer) {
+  auto done = std::make_shared<std::promise<void>>();
+  auto answered = done->get_future();
+  std::thread([timer, done] {
+    (void)timer->size();
+    done->set_value();
+  }).detach();
+  return answered.wait_for(2s) == std::future_status::timeout;
 }
 
 TEST(KitTimer, RunsTasksInTimeOrderAndEqualTimesInScheduleOrder) {
@@ -183,11 +189,12 @@ TEST(KitTimer, StopFromACallbackStopsWithoutDeadlock) {
 // Callbacks and the destructors of their captures run without the timer's lock: each probes the
 // timer from another thread while it runs.
 TEST(KitTimer, NeitherCallbacksNorCaptureDestructorsRunUnderItsLock) {
-  Timer timer;
+  auto shared = std::make_shared<Timer>();
+  Timer& timer = *shared;
   Log probes;
   std::atomic<int> underLock{0};
   auto probe = [&](const char* where) {
-    if (blocked([&] { return timer.size(); })) ++underLock;
+    if (lockedNow(shared)) ++underLock;
     probes.add(where);
   };
   struct OnDestroy {
