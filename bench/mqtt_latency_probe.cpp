@@ -26,11 +26,13 @@
 // Paho clients are created with create_options(MQTTVERSION_DEFAULT, 1 << 20) (TESTING.md: the
 // default buffer of 100 commands fails a tight publish loop with -12). Paho C 1.3.12 does not set
 // TCP_NODELAY (strace shows no setsockopt at all) and gives no access to its socket, so after each
-// connect the probe finds its own TCP sockets to the broker's port in /proc/self/fd and sets it
-// there: with Nagle on, the raw one-hop p99 was about 20 ms at 10k msg/s instead of well under
+// connect the probe sets it on its own TCP sockets to the broker's port, found in /proc/self/fd
+// (the bridge kit's tcp_nodelay.h, as the gateway does): with Nagle on, the raw one-hop p99 was about 20 ms at 10k msg/s instead of well under
 // 1 ms. The broker side is mosquitto's `set_tcp_nodelay true`.
 
 #include <mqtt/async_client.h>
+
+#include <gatehouse/kit/tcp_nodelay.h>
 
 #include <algorithm>
 #include <atomic>
@@ -44,12 +46,6 @@
 #include <thread>
 #include <vector>
 
-#include <arpa/inet.h>
-#include <dirent.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 namespace {
@@ -159,45 +155,13 @@ struct Receiver {
   }
 };
 
-// Sets TCP_NODELAY on every TCP socket of this process whose peer port is `port` (the sockets
-// Paho opened to the broker; setting it twice is harmless). Returns how many were set.
-int setNoDelayTowards(int port) {
-  int count = 0;
-  DIR* dir = ::opendir("/proc/self/fd");
-  if (dir == nullptr) return 0;
-  while (const dirent* e = ::readdir(dir)) {
-    char* end = nullptr;
-    const long fd = std::strtol(e->d_name, &end, 10);
-    if (end == e->d_name || *end != '\0' || fd == ::dirfd(dir)) continue;
-    struct stat st {};
-    if (::fstat(static_cast<int>(fd), &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
-    sockaddr_storage peer{};
-    socklen_t len = sizeof(peer);
-    if (::getpeername(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&peer), &len) != 0) continue;
-    int peerPort = -1;
-    if (peer.ss_family == AF_INET) peerPort = ntohs(reinterpret_cast<const sockaddr_in*>(&peer)->sin_port);
-    if (peer.ss_family == AF_INET6) peerPort = ntohs(reinterpret_cast<const sockaddr_in6*>(&peer)->sin6_port);
-    if (peerPort != port) continue;
-    const int one = 1;
-    if (::setsockopt(static_cast<int>(fd), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0) ++count;
-  }
-  ::closedir(dir);
-  return count;
-}
-
-int brokerPort(const std::string& uri) {
-  const auto colon = uri.rfind(':');
-  if (colon == std::string::npos) return 1883;
-  return static_cast<int>(std::strtol(uri.c_str() + colon + 1, nullptr, 10));
-}
-
 std::unique_ptr<mqtt::async_client> connectClient(const Options& o, const std::string& suffix) {
   const std::string id = "ghlat-" + std::to_string(::getpid()) + "-" + suffix;
   auto client = std::make_unique<mqtt::async_client>(o.broker, id, mqtt::create_options(MQTTVERSION_DEFAULT, 1 << 20));
   auto conn = mqtt::connect_options_builder().clean_session(true).keep_alive_interval(std::chrono::seconds(30)).finalize();
   client->connect(conn)->wait_for(std::chrono::seconds(10));
   if (!client->is_connected()) throw mqtt::exception(-1, "could not connect to " + o.broker + " within 10 s");
-  if (setNoDelayTowards(brokerPort(o.broker)) == 0) {
+  if (gatehouse::kit::enableTcpNoDelayTo(gatehouse::kit::portOfUri(o.broker)) == 0) {
     std::fprintf(stderr, "mqtt_latency_probe: warning: found no socket to set TCP_NODELAY on\n");
   }
   return client;

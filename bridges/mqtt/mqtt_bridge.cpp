@@ -1,6 +1,7 @@
 #include "mqtt_bridge.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "gatehouse/bridge/mqtt/topic.h"
@@ -32,22 +33,36 @@ std::string printable(const std::string& s, std::size_t max = 200) {
 
 std::string key(const std::string& p, const std::string& s, const std::string& r) { return p + "/" + s + "/" + r; }
 
+// TODO(kit merge): on this branch the mapping engine still answers with Parsed<T> (a message only).
+// Once it returns kit::Result (ErrorCode::NotFound for "no mapping ...", ErrorCode::NotAllowed for
+// "the device refused ..."), delete routeResult() and ackResult() and pass its results on as they
+// are: they are the only place left that reads an error's text to decide what kind it is.
+kit::Result<CommandRoute> routeResult(Parsed<CommandRoute> route) {
+  if (route) return std::move(*route.value);
+  const bool noMapping = route.error.empty() || route.error.rfind("no mapping", 0) == 0;
+  return kit::Error{noMapping ? kit::ErrorCode::NotFound : kit::ErrorCode::BadRequest, std::move(route.error)};
+}
+kit::Result<sdk::Value> ackResult(Parsed<sdk::Value> ack) {
+  if (ack) return std::move(*ack.value);
+  const bool refused = ack.error.rfind("the device refused", 0) == 0;
+  return kit::Error{refused ? kit::ErrorCode::NotAllowed : kit::ErrorCode::BadRequest, std::move(ack.error)};
+}
+
+// The period of the bad-payload report flush (the reports themselves are at most one per mapping
+// per bad_payload_log_interval_s, at least 1 s).
+constexpr std::chrono::milliseconds kReportFlushPeriod{500};
+
 }  // namespace
 
 MqttBridge::~MqttBridge() {
   // stop() is the normal path; this covers a failed start() (the host then skips stop()).
   if (commands_) commands_->close();
   if (client_) client_->close();
-  {
-    std::lock_guard lock(pendingMu_);
-    stopping_ = true;
-    pendingCv_.notify_all();
-  }
-  if (sweeper_.joinable()) sweeper_.join();
+  timer_.stop();
 }
 
 sdk::Status MqttBridge::configure(const sdk::Config& config) {
-  PahoOptions o;
+  kit::MqttOptions o;
   o.serverUris = config.getStringList("brokers");
   o.clientId = config.getString("client_id");
   o.username = config.getString("username");
@@ -58,7 +73,7 @@ sdk::Status MqttBridge::configure(const sdk::Config& config) {
   o.keepAliveS = static_cast<int>(config.getInt("keep_alive_s"));
   if (o.serverUris.empty()) return sdk::Status::invalidArgument("brokers: give at least one broker URI, e.g. tcp://127.0.0.1:1883");
   // The client id names the reply topic, so it must be one topic level.
-  if (!kit::isValidIdentifier(o.clientId))
+  if (!isSafeName(o.clientId))
     return sdk::Status::invalidArgument("client_id '" + printable(o.clientId) + "' must be 1-128 of A-Z a-z 0-9 _ . : -");
   if (o.certFile.empty() != o.keyFile.empty())
     return sdk::Status::invalidArgument("cert_file and key_file go together (mutual TLS needs both)");
@@ -66,28 +81,27 @@ sdk::Status MqttBridge::configure(const sdk::Config& config) {
   if (mappingsFile_.empty()) return sdk::Status::invalidArgument("mappings_file: give the path of the mappings YAML file");
   badLogInterval_ = std::chrono::seconds(config.getInt("bad_payload_log_interval_s"));
   replyTopic_ = "gatehouse/replies/" + o.clientId;
-  paho_ = std::move(o);
+  mqtt_ = std::move(o);
   return sdk::Status::ok();
 }
 
 sdk::Status MqttBridge::start() {
-  if (paho_.serverUris.empty()) return sdk::Status::invalidArgument("the MQTT bridge is not configured (brokers, mappings_file)");
+  if (mqtt_.serverUris.empty()) return sdk::Status::invalidArgument("the MQTT bridge is not configured (brokers, mappings_file)");
   auto loaded = MappingSet::loadFile(mappingsFile_);
-  if (!loaded) return sdk::Status::invalidArgument(loaded.message());
-  mappings_ = std::move(*loaded);
+  if (!loaded) return sdk::Status::invalidArgument(loaded.error);
+  mappings_ = std::move(*loaded.value);
   bad_.assign(mappings_.size(), BadCounter{});
-  {
-    std::lock_guard lock(pendingMu_);
-    stopping_ = false;
-  }
-  host().reportStatus(sdk::PluginState::Degraded, "connecting to " + paho_.serverUris.front());
-  client_ = std::make_unique<PahoClient>();
+  pending_.open();
+  timer_.start();
+  state_.attach(host());
+  state_.degraded("connecting to " + mqtt_.serverUris.front());
+  client_ = std::make_unique<kit::MqttClient>();
   auto s = client_->start(
-      paho_, [this](const IncomingMessage& m) { onMessage(m); },
+      mqtt_, [this](const kit::MqttMessage& m) { onMessage(m); },
       [this](bool connected, const std::string& reason) { onConnection(connected, reason); });
   if (!s) {
     client_.reset();
-    return s;
+    return kit::toStatus(s.error());
   }
   if (mappings_.hasCommands()) {
     // Commands go out on a second connection with a clean session, so that nothing this bridge
@@ -95,11 +109,11 @@ sdk::Status MqttBridge::start() {
     // connection breaks fails (503) instead of being re-sent later by Paho, which would both
     // actuate a device long after the REST call gave up and hit Paho C 1.3.12's corruption of
     // re-sent packets (docs/architecture.md). The ingest session stays persistent (no loss).
-    PahoOptions c = paho_;
-    c.clientId = paho_.clientId + "-cmd";
+    kit::MqttOptions c = mqtt_;
+    c.clientId = mqtt_.clientId + "-cmd";
     c.cleanStart = true;
     c.sessionExpiryS = 0;
-    commands_ = std::make_unique<PahoClient>();
+    commands_ = std::make_unique<kit::MqttClient>();
     auto cs = commands_->start(c, {}, [this](bool connected, const std::string& reason) {
       {
         std::lock_guard lock(stateMu_);
@@ -112,10 +126,10 @@ sdk::Status MqttBridge::start() {
       commands_.reset();
       client_->close();
       client_.reset();
-      return cs;
+      return kit::toStatus(cs.error());
     }
   }
-  sweeper_ = std::thread([this] { sweepLoop(); });
+  timer_.schedulePeriodic(kReportFlushPeriod, [this] { reportBadPayloads(false); });
   host().info("MQTT bridge: " + std::to_string(mappings_.size()) + " mappings from " + mappingsFile_ + ", " +
               std::to_string(mappings_.subscriptions().size()) + " subscriptions");
   return sdk::Status::ok();
@@ -123,17 +137,12 @@ sdk::Status MqttBridge::start() {
 
 void MqttBridge::stop() {
   if (commands_) commands_->close();
-  if (client_) client_->close();   // no Paho callback runs after this
-  std::map<std::uint64_t, PendingCommand> left;
-  {
-    std::lock_guard lock(pendingMu_);
-    stopping_ = true;
-    left.swap(pending_);
-    pendingCv_.notify_all();
-  }
-  if (sweeper_.joinable()) sweeper_.join();
-  for (auto& [id, c] : left)
-    c.request.fail(GH_ERR_UNAVAILABLE, "the MQTT bridge stopped before the device answered on " + c.waitTopic);
+  if (client_) client_->close();   // no MQTT callback runs after this
+  pending_.close();                // SET/ACT arriving from now on fail at once
+  timer_.stop();                   // no timeout sweep or report runs after this
+  pending_.failAll(kit::ErrorCode::Unavailable, [](const Pending::Entry& c) {
+    return "the MQTT bridge stopped before the device answered on " + c.data.waitTopic;
+  });
   reportBadPayloads(true);
 }
 
@@ -141,10 +150,10 @@ void MqttBridge::reportState() {
   std::lock_guard lock(stateMu_);
   if (subscribedReason_.empty()) return;   // the ingest side reports its own problems
   if (commands_ && !commandsUp_) {
-    host().reportStatus(sdk::PluginState::Degraded, "subscribed; the command connection is not up yet");
+    state_.degraded("subscribed; the command connection is not up yet");
     return;
   }
-  host().reportStatus(sdk::PluginState::Running, subscribedReason_);
+  state_.running(subscribedReason_);
 }
 
 void MqttBridge::onConnection(bool connected, const std::string& reason) {
@@ -152,8 +161,8 @@ void MqttBridge::onConnection(bool connected, const std::string& reason) {
     {
       std::lock_guard lock(stateMu_);
       subscribedReason_.clear();
+      state_.degraded(reason);
     }
-    host().reportStatus(sdk::PluginState::Degraded, reason);
     host().warn("MQTT: " + reason);
     return;
   }
@@ -163,15 +172,15 @@ void MqttBridge::onConnection(bool connected, const std::string& reason) {
 }
 
 void MqttBridge::resubscribe() {
-  std::vector<TopicSubscription> subs;
+  std::vector<kit::MqttSubscription> subs;
   for (const auto& s : mappings_.subscriptions()) subs.push_back({s.filter, s.qos});
   subs.push_back({replyTopic_, 1});
   {
-    std::lock_guard lock(pendingMu_);
+    std::lock_guard lock(ackMu_);
     for (const auto& t : ackTopics_) subs.push_back({t, 1});
   }
-  const std::string broker = paho_.serverUris.size() == 1 ? paho_.serverUris.front() : "the broker";
-  auto s = client_->subscribe(subs, [this, broker, n = subs.size()](const sdk::Status& st) {
+  const std::string broker = mqtt_.serverUris.size() == 1 ? mqtt_.serverUris.front() : "the broker";
+  auto s = client_->subscribe(subs, [this, broker, n = subs.size()](const kit::Result<void>& st) {
     if (st) {
       {
         std::lock_guard lock(stateMu_);
@@ -179,19 +188,25 @@ void MqttBridge::resubscribe() {
       }
       reportState();
     } else {
-      host().reportStatus(sdk::PluginState::Degraded, "subscribing failed: " + st.message());
+      {
+        std::lock_guard lock(stateMu_);
+        state_.degraded("subscribing failed: " + st.message());
+      }
       host().error("MQTT: subscribing failed: " + st.message());
     }
   });
-  if (!s) host().reportStatus(sdk::PluginState::Degraded, "subscribing failed: " + s.message());
+  if (!s) {
+    std::lock_guard lock(stateMu_);
+    state_.degraded("subscribing failed: " + s.message());
+  }
 }
 
-void MqttBridge::onMessage(const IncomingMessage& message) {
+void MqttBridge::onMessage(const kit::MqttMessage& message) {
   if (handleReply(message)) return;
   applyMappings(message);
 }
 
-void MqttBridge::applyMappings(const IncomingMessage& message) {
+void MqttBridge::applyMappings(const kit::MqttMessage& message) {
   Extracted x = mappings_.apply(message.topic, message.payload);
   for (const auto& [index, reason] : x.errors) noteBadPayload(index, message.topic, reason);
   for (const auto& spec : x.declarations) {
@@ -223,7 +238,7 @@ void MqttBridge::noteBadPayload(std::size_t mapping, const std::string& topic, c
     b.lastTopic = topic;
     b.lastReason = reason;
     const auto now = std::chrono::steady_clock::now();
-    if (b.everReported && now - b.lastReport < badLogInterval_) return;   // the sweeper reports it later
+    if (b.everReported && now - b.lastReport < badLogInterval_) return;   // the periodic flush (timer_) reports it later
     line = mappings_.description(mapping) + ": " + std::to_string(b.sinceReport) + " bad payload(s), latest on topic '" +
            printable(topic) + "': " + printable(reason, 300);
     b.sinceReport = 0;
@@ -259,22 +274,25 @@ std::uint64_t MqttBridge::badPayloads(std::size_t mappingIndex) const {
 
 void MqttBridge::onSet(sdk::Request request, const std::string& provider, const std::string& service,
                        const std::string& resource, const sdk::Value& value) {
-  sendRouted(std::move(request), mappings_.routeForSet(provider, service, resource, value), provider, service, resource);
+  sendRouted(std::move(request), routeResult(mappings_.routeForSet(provider, service, resource, value)), provider,
+             service, resource);
 }
 
 void MqttBridge::onAct(sdk::Request request, const std::string& provider, const std::string& service,
                        const std::string& resource, const sdk::ActParams& params) {
-  sendRouted(std::move(request), mappings_.routeForAct(provider, service, resource, params), provider, service, resource);
+  sendRouted(std::move(request), routeResult(mappings_.routeForAct(provider, service, resource, params)), provider,
+             service, resource);
 }
 
-// A resource without a command is NOT_ALLOWED; a command that cannot be built from the request
-// (e.g. a parameter the payload template needs) is INVALID_ARGUMENT.
-void MqttBridge::sendRouted(sdk::Request request, Result<CommandRoute> route, const std::string& provider,
+// A resource without a command (no mapping gives it one: NotFound) is NOT_ALLOWED; a command that
+// cannot be built from the request (e.g. a parameter the payload template needs) is INVALID_ARGUMENT.
+void MqttBridge::sendRouted(sdk::Request request, kit::Result<CommandRoute> route, const std::string& provider,
                             const std::string& service, const std::string& resource) {
   if (!route) {
     const bool noCommand = route.error().code == kit::ErrorCode::NotFound;
     request.fail(noCommand ? GH_ERR_NOT_ALLOWED : GH_ERR_INVALID_ARGUMENT,
-                 route.message().empty() ? "no command topic is configured for " + key(provider, service, resource) : route.message());
+                 route.message().empty() ? "no command topic is configured for " + key(provider, service, resource)
+                                         : route.message());
     return;
   }
   sendCommand(std::move(request), *route);
@@ -286,25 +304,20 @@ void MqttBridge::sendCommand(sdk::Request request, const CommandRoute& route) {
     return;
   }
   const bool ack = route.response == CommandRoute::Response::Ack;
-  std::uint64_t id = 0;
+  const std::chrono::milliseconds timeout(route.timeoutMs);
+  auto added = pending_.add(request, timeout, Command{ack ? route.ackTopic : replyTopic_, ack, route.resultType});
+  if (!added) {
+    request.fail(GH_ERR_UNAVAILABLE, "the MQTT bridge is stopping");
+    return;
+  }
+  const std::uint64_t id = *added;
+  // The timeout: a sweep at (just after) the deadline fails this command, and any other one due,
+  // if no answer took it first; an answered command leaves that sweep nothing to do.
+  timer_.scheduleAfter(timeout, [this] { sweepCommands(); });
   bool needSubscribe = false;
-  {
-    std::lock_guard lock(pendingMu_);
-    if (stopping_) {
-      request.fail(GH_ERR_UNAVAILABLE, "the MQTT bridge is stopping");
-      return;
-    }
-    id = nextCommand_++;
-    PendingCommand c;
-    c.request = request;
-    c.waitTopic = ack ? route.ackTopic : replyTopic_;
-    c.ack = ack;
-    c.resultType = route.resultType;
-    c.timeoutMs = route.timeoutMs;
-    c.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(route.timeoutMs);
-    pending_.emplace(id, std::move(c));
-    if (ack) needSubscribe = ackTopics_.insert(route.ackTopic).second;
-    pendingCv_.notify_all();
+  if (ack) {
+    std::lock_guard lock(ackMu_);
+    needSubscribe = ackTopics_.insert(route.ackTopic).second;
   }
   if (!needSubscribe) {
     publishCommand(id, route);
@@ -312,28 +325,28 @@ void MqttBridge::sendCommand(sdk::Request request, const CommandRoute& route) {
   }
   // First command using this ack topic: publish only once the subscription is in place, or the
   // device's answer could arrive before it and be lost.
-  auto s = client_->subscribe({{route.ackTopic, 1}}, [this, id, route](const sdk::Status& st) {
+  auto s = client_->subscribe({{route.ackTopic, 1}}, [this, id, route](const kit::Result<void>& st) {
     if (!st) {
       {
-        std::lock_guard lock(pendingMu_);
+        std::lock_guard lock(ackMu_);
         ackTopics_.erase(route.ackTopic);
       }
-      failCommand(id, GH_ERR_UNAVAILABLE, "cannot subscribe to the ack topic " + route.ackTopic + ": " + st.message());
+      failCommand(id, kit::ErrorCode::Unavailable, "cannot subscribe to the ack topic " + route.ackTopic + ": " + st.message());
       return;
     }
     publishCommand(id, route);
   });
   if (!s) {
     {
-      std::lock_guard lock(pendingMu_);
+      std::lock_guard lock(ackMu_);
       ackTopics_.erase(route.ackTopic);
     }
-    failCommand(id, s.code(), "cannot subscribe to the ack topic " + route.ackTopic + ": " + s.message());
+    failCommand(id, s.error().code, "cannot subscribe to the ack topic " + route.ackTopic + ": " + s.message());
   }
 }
 
 void MqttBridge::publishCommand(std::uint64_t id, const CommandRoute& route) {
-  OutgoingMessage m;
+  kit::MqttMessage m;
   m.topic = route.topic;
   m.payload = route.payload;
   m.qos = route.qos;
@@ -341,53 +354,45 @@ void MqttBridge::publishCommand(std::uint64_t id, const CommandRoute& route) {
     m.responseTopic = replyTopic_;
     m.correlationData = std::to_string(id);
   }
-  PahoClient& out = commands_ ? *commands_ : *client_;
-  auto s = out.publish(m, [this, id, topic = route.topic](const sdk::Status& st) {
-    if (!st) failCommand(id, GH_ERR_UNAVAILABLE, "cannot publish the command to " + topic + ": " + st.message());
+  kit::MqttClient& out = commands_ ? *commands_ : *client_;
+  auto s = out.publish(m, [this, id, topic = route.topic](const kit::Result<void>& st) {
+    if (!st) failCommand(id, kit::ErrorCode::Unavailable, "cannot publish the command to " + topic + ": " + st.message());
   });
-  if (!s) failCommand(id, s.code(), "cannot publish the command to " + route.topic + ": " + s.message());
+  if (!s) failCommand(id, s.error().code, "cannot publish the command to " + route.topic + ": " + s.message());
 }
 
-void MqttBridge::failCommand(std::uint64_t id, gh_status code, const std::string& message) {
-  sdk::Request r;
-  {
-    std::lock_guard lock(pendingMu_);
-    auto it = pending_.find(id);
-    if (it == pending_.end()) return;
-    r = it->second.request;
-    pending_.erase(it);
-  }
-  r.fail(code, message);
+void MqttBridge::failCommand(std::uint64_t id, kit::ErrorCode code, const std::string& message) {
+  (void)pending_.fail(id, code, message);
 }
 
-bool MqttBridge::handleReply(const IncomingMessage& message) {
-  std::optional<PendingCommand> done;
-  bool isReplyTopic = message.topic == replyTopic_;
-  {
-    std::lock_guard lock(pendingMu_);
-    if (isReplyTopic) {
-      std::uint64_t id = 0;
-      try {
-        std::size_t used = 0;
-        id = std::stoull(message.correlationData, &used);
-        if (used != message.correlationData.size()) id = 0;
-      } catch (...) {
-        id = 0;
-      }
-      auto it = pending_.find(id);
-      if (it != pending_.end() && !it->second.ack) {
-        done = std::move(it->second);
-        pending_.erase(it);
-      }
-    } else if (ackTopics_.count(message.topic) > 0) {
-      // An ack carries no correlation: it answers the oldest command waiting on that topic.
-      for (auto it = pending_.begin(); it != pending_.end(); ++it) {
-        if (it->second.ack && it->second.waitTopic == message.topic) {
-          done = std::move(it->second);
-          pending_.erase(it);
-          break;
-        }
-      }
+void MqttBridge::sweepCommands() {
+  pending_.sweep(std::chrono::steady_clock::now(), [](const Pending::Entry& c) {
+    return "the device did not answer on " + c.data.waitTopic + " within " + std::to_string(c.timeoutMs()) + " ms";
+  });
+}
+
+bool MqttBridge::handleReply(const kit::MqttMessage& message) {
+  std::optional<Pending::Entry> done;
+  const bool isReplyTopic = message.topic == replyTopic_;
+  if (isReplyTopic) {
+    std::uint64_t id = 0;
+    try {
+      std::size_t used = 0;
+      id = std::stoull(message.correlationData, &used);
+      if (used != message.correlationData.size()) id = 0;
+    } catch (...) {
+      id = 0;
+    }
+    done = pending_.takeIf(id, [](const Pending::Entry& c) { return !c.data.ack; });
+  } else {
+    bool isAckTopic = false;
+    {
+      std::lock_guard lock(ackMu_);
+      isAckTopic = ackTopics_.count(message.topic) > 0;
+    }
+    // An ack carries no correlation: it answers the oldest command waiting on that topic.
+    if (isAckTopic) {
+      done = pending_.takeFirst([&](const Pending::Entry& c) { return c.data.ack && c.data.waitTopic == message.topic; });
     }
   }
   if (done) finishCommand(std::move(*done), message.payload);
@@ -395,45 +400,20 @@ bool MqttBridge::handleReply(const IncomingMessage& message) {
   return isReplyTopic;   // an ack topic may also be mapped: let the mappings see it
 }
 
-void MqttBridge::finishCommand(PendingCommand command, const std::string& payload) {
-  auto v = parseAck(payload, static_cast<std::uint32_t>(command.resultType));
+void MqttBridge::finishCommand(Pending::Entry command, const std::string& payload) {
+  auto v = ackResult(parseAck(payload, static_cast<std::uint32_t>(command.data.resultType)));
   if (!v) {
-    // Conflict is the device's own refusal; anything else is a malformed reply.
+    // The device's refusal (parseAck's Conflict) is its answer, with its reason; anything else is a
+    // malformed reply.
     const bool refused = v.error().code == kit::ErrorCode::Conflict;
     command.request.fail(refused ? GH_ERR_CONFLICT : GH_ERR_INTERNAL,
-                         refused ? v.message() : "bad reply on " + command.waitTopic + ": " + v.message());
+                         refused ? v.message() : "bad reply on " + command.data.waitTopic + ": " + v.message());
     return;
   }
   if (v->isNull()) {
     command.request.complete();
   } else {
     command.request.complete(*v);
-  }
-}
-
-void MqttBridge::sweepLoop() {
-  std::unique_lock lock(pendingMu_);
-  while (!stopping_) {
-    auto wakeAt = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
-    for (const auto& [id, c] : pending_) wakeAt = std::min(wakeAt, c.deadline);
-    pendingCv_.wait_until(lock, wakeAt, [this] { return stopping_; });
-    if (stopping_) break;
-    const auto now = std::chrono::steady_clock::now();
-    std::vector<PendingCommand> expired;
-    for (auto it = pending_.begin(); it != pending_.end();) {
-      if (it->second.deadline <= now) {
-        expired.push_back(std::move(it->second));
-        it = pending_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-    lock.unlock();
-    for (auto& c : expired)
-      c.request.fail(GH_ERR_TIMEOUT, "the device did not answer on " + c.waitTopic + " within " +
-                                         std::to_string(c.timeoutMs) + " ms");
-    reportBadPayloads(false);
-    lock.lock();
   }
 }
 

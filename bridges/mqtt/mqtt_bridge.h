@@ -17,26 +17,27 @@
 //       keep_alive_s: 30
 //       bad_payload_log_interval_s: 10
 //
-// Threads: as sdk::Bridge (bridge.h). Internally: Paho's callback thread applies the mappings and
-// pushes to the host (cheap: no blocking there), a sweeper thread times out SET/ACT requests and
-// flushes bad-payload reports; both are joined by stop(). badPayloads()/replyTopic() may be called
-// from any thread.
+// Threads: as sdk::Bridge (bridge.h). Internally: the MQTT client's callback thread applies the
+// mappings and pushes to the host (cheap: no blocking there); a kit::Timer thread times out SET/ACT
+// requests (at each one's deadline) and flushes bad-payload reports (every 500 ms); all are
+// stopped and joined by stop(). badPayloads()/replyTopic() may be called from any thread.
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include <gatehouse/kit/backoff.h>
+#include <gatehouse/kit/mqtt_client.h>
+#include <gatehouse/kit/pending_requests.h>
+#include <gatehouse/kit/result.h>
+#include <gatehouse/kit/timer.h>
 #include <gatehouse/sdk/bridge.h>
 
 #include "gatehouse/bridge/mqtt/mapping.h"
-#include "paho_client.h"
 
 namespace gatehouse::bridge::mqtt {
 
@@ -68,42 +69,44 @@ class MqttBridge final : public sdk::Bridge {
     std::chrono::steady_clock::time_point lastReport{};
     std::string lastTopic, lastReason;
   };
-  struct PendingCommand {
-    sdk::Request request;
+  // What a SET/ACT forwarded to a device waits for (kept in pending_ with its sdk::Request).
+  struct Command {
     std::string waitTopic;   // reply topic (MQTT 5) or ack topic
     bool ack = false;
     sdk::ValueType resultType = sdk::ValueType::String;
-    int timeoutMs = 5000;
-    std::chrono::steady_clock::time_point deadline;
   };
+  using Pending = kit::PendingRequests<Command>;
 
-  void onMessage(const IncomingMessage& message);
+  void onMessage(const kit::MqttMessage& message);
   void onConnection(bool connected, const std::string& reason);
   void resubscribe();
-  void applyMappings(const IncomingMessage& message);
-  bool handleReply(const IncomingMessage& message);
-  void finishCommand(PendingCommand command, const std::string& payload);
+  void applyMappings(const kit::MqttMessage& message);
+  bool handleReply(const kit::MqttMessage& message);
+  void finishCommand(Pending::Entry command, const std::string& payload);
   void sendCommand(sdk::Request request, const CommandRoute& route);
-  void sendRouted(sdk::Request request, Result<CommandRoute> route, const std::string& provider,
+  void sendRouted(sdk::Request request, kit::Result<CommandRoute> route, const std::string& provider,
                   const std::string& service, const std::string& resource);
   void publishCommand(std::uint64_t id, const CommandRoute& route);
-  void failCommand(std::uint64_t id, gh_status code, const std::string& message);
+  void failCommand(std::uint64_t id, kit::ErrorCode code, const std::string& message);
+  void sweepCommands();
   void noteBadPayload(std::size_t mapping, const std::string& topic, const std::string& reason);
   void reportBadPayloads(bool force);
-  void sweepLoop();
+  void reportState();
 
-  PahoOptions paho_;
+  kit::MqttOptions mqtt_;
   std::string mappingsFile_;
   std::chrono::seconds badLogInterval_{10};
   std::string replyTopic_;
   MappingSet mappings_;
-  std::unique_ptr<PahoClient> client_;     // persistent session: subscriptions, replies
-  std::unique_ptr<PahoClient> commands_;   // clean session: publishes SET/ACT commands (see start())
-  // Running = subscribed on client_ and (when there is one) commands_ connected.
+  std::unique_ptr<kit::MqttClient> client_;     // persistent session: subscriptions, replies
+  std::unique_ptr<kit::MqttClient> commands_;   // clean session: publishes SET/ACT commands (see start())
+
+  // Running = subscribed on client_ and (when there is one) commands_ connected. stateMu_ keeps
+  // the decision and its report in one order (the reporter only drops repeats).
   std::mutex stateMu_;
   std::string subscribedReason_;   // "" while not subscribed
   bool commandsUp_ = false;
-  void reportState();
+  kit::StateReporter state_;
 
   std::mutex declaredMu_;
   std::set<std::string> declared_;   // "provider/service/resource" already declared (or tried)
@@ -111,13 +114,10 @@ class MqttBridge final : public sdk::Bridge {
   mutable std::mutex badMu_;
   std::vector<BadCounter> bad_;
 
-  std::mutex pendingMu_;
-  std::condition_variable pendingCv_;
-  std::map<std::uint64_t, PendingCommand> pending_;   // by request number (= correlation data)
-  std::set<std::string> ackTopics_;                   // ack topics subscribed so far
-  std::uint64_t nextCommand_ = 1;
-  bool stopping_ = false;
-  std::thread sweeper_;
+  Pending pending_;                  // by id = the MQTT 5 correlation data
+  std::mutex ackMu_;
+  std::set<std::string> ackTopics_;  // ack topics subscribed so far
+  kit::Timer timer_;                 // command timeouts, bad-payload report flushes
 };
 
 }  // namespace gatehouse::bridge::mqtt

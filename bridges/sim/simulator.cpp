@@ -135,36 +135,13 @@ Status Simulator::start() {
   for (int i = 1; i <= options_.lights; ++i) {
     if (auto s = declareLight(i); !s) return s;
   }
-  {
-    std::lock_guard lock(timerMu_);
-    stopping_ = false;
-  }
-  thread_ = std::thread([this] { run(); });
+  // Fixed rate; a reading that fell behind is skipped, not made up in a burst (kit::Timer).
+  timer_.start();
+  timer_.schedulePeriodic(std::chrono::milliseconds(std::max(1, options_.intervalMs)), [this] { tick(); });
   return Status::ok();
 }
 
-void Simulator::stop() {
-  {
-    std::lock_guard lock(timerMu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-void Simulator::run() {
-  std::unique_lock lock(timerMu_);
-  const auto interval = std::chrono::milliseconds(std::max(1, options_.intervalMs));
-  auto next = std::chrono::steady_clock::now() + interval;
-  while (!cv_.wait_until(lock, next, [this] { return stopping_; })) {
-    lock.unlock();
-    tick();
-    lock.lock();
-    next += interval;
-    const auto now = std::chrono::steady_clock::now();
-    if (next < now) next = now + interval;   // fell behind: do not burst
-  }
-}
+void Simulator::stop() { timer_.stop(); }
 
 void Simulator::tick() {
   std::vector<double> now;

@@ -6,17 +6,16 @@
 // only; SimBridge (sim_bridge.h) plugs it into the gateway.
 //
 // Threads: start()/stop() from one controlling thread (the plugin's control thread). The
-// simulator pushes from its own timer thread; onSet()/onAct() may run on any threads at once and
-// answer at once. tick() may be called from any thread (it takes the state lock).
+// simulator pushes from its timer's thread (kit::Timer); onSet()/onAct() may run on any threads
+// at once and answer at once. tick() may be called from any thread (it takes the state lock).
 
-#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include <gatehouse/kit/timer.h>
 #include <gatehouse/sdk/bridge.h>
 
 namespace gatehouse::bridge::sim {
@@ -39,11 +38,11 @@ class Simulator {
   Simulator(const Simulator&) = delete;
   Simulator& operator=(const Simulator&) = delete;
 
-  // Declares every device with its first values, then starts the timer thread.
+  // Declares every device with its first values, then starts the readings (every intervalMs).
   sdk::Status start();
-  // Idempotent; joins the timer thread.
+  // Idempotent; joins the timer's thread.
   void stop();
-  // One step of every sensor's random walk, pushed. The timer thread calls it every intervalMs.
+  // One step of every sensor's random walk, pushed. The timer calls it every intervalMs.
   void tick();
 
   void onSet(const sdk::Request& request, const std::string& provider, const std::string& service,
@@ -62,7 +61,6 @@ class Simulator {
   sdk::Status declareLight(int index);
   bool isLight(const std::string& provider) const;
   void setLight(const std::string& provider, std::int64_t brightness);
-  void run();
 
   const sdk::Host host_;
   const SimulatorOptions options_;
@@ -72,10 +70,7 @@ class Simulator {
   std::uint32_t rng_ = 1;
   std::unordered_map<std::string, std::int64_t> lastOn_;   // brightness turn_on restores
 
-  std::mutex timerMu_;           // stopping_, with cv_
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  std::thread thread_;
+  kit::Timer timer_;   // the readings; last member: stopped and joined first
 };
 
 }  // namespace gatehouse::bridge::sim

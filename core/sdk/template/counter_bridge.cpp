@@ -2,19 +2,26 @@
 // MODIFIABLE (SET changes it); the action counter/reset(to) starts it again.
 //
 // Threads: configure/start/stop run on the gateway's control thread; onSet/onAct on request
-// threads, concurrently with the counting thread, so the state sits behind mu_.
+// threads, concurrently with the counting, which runs on the bridge kit's timer thread
+// (kit::Timer), so the state sits behind mu_.
+//
+// The bridge kit (GatehouseSDK::sdk_kit, <gatehouse/kit/...>) has what most bridges need once:
+// kit::Timer (timeouts, polling), kit::StateReporter (Running/Degraded for the operator),
+// kit::Backoff (reconnect delays), kit::PendingRequests (SET/ACT awaiting a device's answer),
+// kit::MqttClient (GatehouseSDK::sdk_kit_mqtt); each header says how to use it.
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <string>
-#include <thread>
 
+#include <gatehouse/kit/backoff.h>
+#include <gatehouse/kit/timer.h>
 #include <gatehouse/sdk/plugin.h>
 
 namespace template_bridge {
 
+namespace kit = gatehouse::kit;
 namespace sdk = gatehouse::sdk;
 
 // The plugin's settings: the gateway checks an operator's `plugins: template_bridge:` block
@@ -66,24 +73,26 @@ class CounterBridge final : public sdk::Bridge {
     reset.params = {sdk::ActionParam{"to", sdk::ValueType::Long, true, 0.0, 1e15}};
     if (auto s = host().declareResource(reset); !s) return s;
 
+    std::int64_t firstStep = 0, firstCount = 0;
     {
       std::lock_guard lock(mu_);
-      stopping_ = false;
-      (void)host().push(provider_, "counter", "step", sdk::Value::ofInt(static_cast<std::int32_t>(step_)));
-      (void)host().push(provider_, "counter", "value", sdk::Value::ofLong(count_));
+      firstStep = step_;
+      firstCount = count_;
     }
-    thread_ = std::thread([this] { run(); });
-    host().reportStatus(sdk::PluginState::Running, "counting on " + provider_);
+    (void)host().push(provider_, "counter", "step", sdk::Value::ofInt(static_cast<std::int32_t>(firstStep)));
+    (void)host().push(provider_, "counter", "value", sdk::Value::ofLong(firstCount));
+    // One count per interval on the timer's thread (fixed rate; a late run does not burst).
+    timer_.start();
+    timer_.schedulePeriodic(std::chrono::milliseconds(intervalMs_), [this] { countOnce(); });
+    // A bridge that talks to a peer reports Degraded while it is away; the reporter sends only
+    // changes, so a retry loop may report on every attempt.
+    state_.attach(host());
+    state_.running("counting on " + provider_);
     return sdk::Status::ok();
   }
 
   void stop() override {
-    {
-      std::lock_guard lock(mu_);
-      stopping_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();   // no host call may follow stop()
+    timer_.stop();   // joins the timer's thread: no host call may follow stop()
   }
 
   void onSet(sdk::Request request, const std::string& provider, const std::string& service,
@@ -126,25 +135,23 @@ class CounterBridge final : public sdk::Bridge {
   }
 
  private:
-  void run() {
-    std::unique_lock lock(mu_);
-    while (!cv_.wait_for(lock, std::chrono::milliseconds(intervalMs_), [this] { return stopping_; })) {
+  void countOnce() {
+    std::int64_t now = 0;
+    {
+      std::lock_guard lock(mu_);
       count_ += step_;
-      const std::int64_t now = count_;
-      lock.unlock();   // never call out while holding the lock
-      (void)host().push(provider_, "counter", "value", sdk::Value::ofLong(now));
-      lock.lock();
+      now = count_;
     }
+    (void)host().push(provider_, "counter", "value", sdk::Value::ofLong(now));   // never call out under the lock
   }
 
   std::int64_t intervalMs_ = 1000;
   std::string provider_;
-  std::mutex mu_;   // step_, count_, stopping_
-  std::condition_variable cv_;
+  std::mutex mu_;   // step_, count_
   std::int64_t step_ = 1;
   std::int64_t count_ = 0;
-  bool stopping_ = false;
-  std::thread thread_;
+  kit::StateReporter state_;
+  kit::Timer timer_;   // last member: destroyed (and joined) first
 };
 
 }  // namespace template_bridge

@@ -1,5 +1,5 @@
 // MqttBridge end to end: a real mosquitto, a fake gateway host (tests/unit/sdk/fake_host.h) and
-// simulated devices talking MQTT through PahoClient. Mapping -> model, TLS/mTLS/wrong CA, broker
+// simulated devices talking MQTT through the kit's MqttClient. Mapping -> model, TLS/mTLS/wrong CA, broker
 // restart under a 10k QoS1 stream, SET/ACT round trips (MQTT 5 response topic, ack topic), timeouts.
 #include "mqtt_bridge.h"
 
@@ -15,19 +15,22 @@
 #include <gtest/gtest.h>
 
 #include "fake_host.h"
-#include "paho_test_helpers.h"
+#include "mqtt_test_helpers.h"
 
 namespace gatehouse::bridge::mqtt {
 namespace {
 
 using namespace std::chrono_literals;
+using kit::MqttClient;
+using kit::MqttMessage;
+using kit::MqttOptions;
 using sdk::Value;
 using sdk::testing::FakeHost;
-using testing::ConnectionWatch;
-using testing::Done;
-using testing::Inbox;
-using testing::MosquittoFixture;
-using testing::MosquittoOptions;
+using test_support::ConnectionWatch;
+using test_support::Done;
+using test_support::Inbox;
+using test_support::MosquittoFixture;
+using test_support::MosquittoOptions;
 
 constexpr const char* kMappings = R"(mappings:
   - topic: sensors/{provider}/{service}/{resource}
@@ -132,30 +135,30 @@ class Harness {
   bool started_ = false;
 };
 
-// A device on the broker, through the same Paho wrapper.
+// A device on the broker, through the same MQTT client.
 struct Device {
-  explicit Device(const MosquittoFixture& broker, const std::string& id, PahoClient::MessageHandler onMessage = {},
+  explicit Device(const MosquittoFixture& broker, const std::string& id, MqttClient::MessageHandler onMessage = {},
                   int mqttVersion = 5) {
-    PahoOptions o;
+    MqttOptions o;
     o.mqttVersion = mqttVersion;
     o.serverUris = {broker.uri()};
     o.clientId = id;
     o.maxOutstanding = 500;
     status = client.start(o, std::move(onMessage), conn.handler());
   }
-  bool ready() { return status.isOk() && conn.waitConnected(8s); }
+  bool ready() { return status.ok() && conn.waitConnected(8s); }
   bool subscribe(const std::string& filter) {
     Done d;
-    return client.subscribe({{filter, 1}}, d.handler()).isOk() && d.wait(5s) && d.status().isOk();
+    return client.subscribe({{filter, 1}}, d.handler()).ok() && d.wait(5s) && d.status().ok();
   }
   void publish(const std::string& topic, const std::string& payload) {
     Done d;
-    ASSERT_TRUE(client.publish({topic, payload, 1}, d.handler(), 5s).isOk());
+    ASSERT_TRUE(client.publish({topic, payload, 1}, d.handler(), 5s).ok());
     ASSERT_TRUE(d.wait(5s));
   }
-  sdk::Status status;
+  kit::Result<void> status;
   ConnectionWatch conn;
-  PahoClient client;
+  MqttClient client;
 };
 
 TEST(MqttBridge, MappedMessageReachesTheModelWithTypeUnitAndTimestamp) {
@@ -273,16 +276,16 @@ TEST(MqttBridge, ConnectsOverTlsAndDeliversMappedValues) {
   ASSERT_TRUE(h.start().isOk());
   ASSERT_TRUE(h.waitState(sdk::PluginState::Running, 8s)) << h.fake.statuses().back().second;
 
-  PahoClient dev;
+  MqttClient dev;
   ConnectionWatch conn;
-  PahoOptions o;
+  MqttOptions o;
   o.serverUris = {broker.uri()};
   o.clientId = "dev-tls";
   o.caFile = broker.caFile();
-  ASSERT_TRUE(dev.start(o, {}, conn.handler()).isOk());
+  ASSERT_TRUE(dev.start(o, {}, conn.handler()).ok());
   ASSERT_TRUE(conn.waitConnected(8s));
   Done d;
-  ASSERT_TRUE(dev.publish({"lights/lamp-1/state", R"({"brightness": 40})", 1}, d.handler()).isOk());
+  ASSERT_TRUE(dev.publish({"lights/lamp-1/state", R"({"brightness": 40})", 1}, d.handler()).ok());
   ASSERT_TRUE(h.fake.waitForPushes("lamp-1", "light", "brightness", 1, 5s));
   EXPECT_EQ(h.fake.pushesTo("lamp-1", "light", "brightness")[0].value, Value::ofInt(40));
 }
@@ -299,15 +302,15 @@ TEST(MqttBridge, BrokerRestartDuring10kQos1MessagesLosesNone) {
   ASSERT_TRUE(h.start().isOk());
   ASSERT_TRUE(h.waitState(sdk::PluginState::Running, 8s));
 
-  PahoClient dev;
+  MqttClient dev;
   ConnectionWatch conn;
-  PahoOptions o;
+  MqttOptions o;
   o.serverUris = {broker.uri()};
   o.clientId = "dev-bulk";
   o.cleanStart = true;
   o.sessionExpiryS = 0;
   o.maxOutstanding = 200;
-  ASSERT_TRUE(dev.start(o, {}, conn.handler()).isOk());
+  ASSERT_TRUE(dev.start(o, {}, conn.handler()).ok());
   ASSERT_TRUE(conn.waitConnected(8s));
 
   constexpr int kMessages = 10000;
@@ -319,16 +322,16 @@ TEST(MqttBridge, BrokerRestartDuring10kQos1MessagesLosesNone) {
   std::atomic<int> republished{0};
   auto publishOne = [&](int i) {
     for (;;) {
-      auto st = dev.publish({"bulk/meter-1/seq", std::to_string(i), 1}, [&, i](const sdk::Status& r) {
+      auto st = dev.publish({"bulk/meter-1/seq", std::to_string(i), 1}, [&, i](const kit::Result<void>& r) {
         std::lock_guard lock(mu);
-        if (r.isOk()) {
+        if (r.ok()) {
           acked.insert(i);
         } else {
           retry.push_back(i);
         }
         cv.notify_all();
       }, 1s);
-      if (st.isOk()) return;
+      if (st.ok()) return;
       std::this_thread::sleep_for(50ms);   // disconnected or at the in-flight limit: try again
     }
   };
@@ -398,14 +401,14 @@ TEST(MqttBridge, SetRoundTripThroughMqtt5ResponseTopic) {
 
   // The device answers on the response topic with the correlation data, echoing the brightness.
   std::mutex mu;
-  std::vector<IncomingMessage> commands;
-  PahoClient* devClient = nullptr;
-  Device dev(broker, "lamp-device", [&](const IncomingMessage& m) {
+  std::vector<MqttMessage> commands;
+  MqttClient* devClient = nullptr;
+  Device dev(broker, "lamp-device", [&](const MqttMessage& m) {
     std::lock_guard lock(mu);
     commands.push_back(m);
     const auto colon = m.payload.find(':');
     const std::string value = colon == std::string::npos ? "null" : m.payload.substr(colon + 1, m.payload.find('}') - colon - 1);
-    OutgoingMessage reply{m.responseTopic, R"({"ok": true, "value": )" + value + "}", 1, false, "", m.correlationData};
+    MqttMessage reply{m.responseTopic, R"({"ok": true, "value": )" + value + "}", 1, false, "", m.correlationData};
     (void)devClient->publish(reply);
   });
   devClient = &dev.client;
@@ -436,8 +439,8 @@ TEST(MqttBridge, ActRoundTripThroughAckTopic) {
 
   std::mutex mu;
   std::vector<std::string> payloads;
-  PahoClient* devClient = nullptr;
-  Device dev(broker, "blink-device", [&](const IncomingMessage& m) {
+  MqttClient* devClient = nullptr;
+  Device dev(broker, "blink-device", [&](const MqttMessage& m) {
     std::lock_guard lock(mu);
     payloads.push_back(m.payload);
     const bool refuse = m.payload.find("99") != std::string::npos;

@@ -1,5 +1,5 @@
-// sdk/tcp_nodelay.h on real loopback sockets.
-#include <gatehouse/sdk/tcp_nodelay.h>
+// kit/tcp_nodelay.h on real loopback sockets.
+#include <gatehouse/kit/tcp_nodelay.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -9,7 +9,7 @@
 
 #include <gtest/gtest.h>
 
-namespace gatehouse::sdk {
+namespace gatehouse::kit {
 namespace {
 
 struct Fd {
@@ -76,4 +76,4 @@ TEST(TcpNoDelay, PortOfUri) {
 }
 
 }  // namespace
-}  // namespace gatehouse::sdk
+}  // namespace gatehouse::kit

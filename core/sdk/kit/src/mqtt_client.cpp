@@ -1,14 +1,20 @@
-#include "paho_client.h"
+#include "gatehouse/kit/mqtt_client.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <fstream>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
 #include <utility>
 
 #include <mqtt/async_client.h>
 
-#include <gatehouse/sdk/tcp_nodelay.h>
+#include "gatehouse/kit/backoff.h"
+#include "gatehouse/kit/tcp_nodelay.h"
 
-namespace gatehouse::bridge::mqtt {
+namespace gatehouse::kit {
 
 namespace {
 
@@ -21,13 +27,73 @@ bool readable(const std::string& path) {
   return f.good();
 }
 
+Error badRequest(std::string message) { return Error{ErrorCode::BadRequest, std::move(message)}; }
+Error unavailable(std::string message) { return Error{ErrorCode::Unavailable, std::move(message)}; }
+
 }  // namespace
+
+// The client's state and everything that touches Paho. Paho holds raw pointers to it (handlers,
+// the action listener), so it lives at one address from construction to destruction.
+class MqttClient::Impl {
+ public:
+  Impl();
+  ~Impl() { close(std::chrono::milliseconds(2000)); }
+
+  Result<void> start(MqttOptions options, MessageHandler onMessage, ConnectionHandler onConnection);
+  void close(std::chrono::milliseconds timeout);
+  bool isConnected() const;
+  std::string lastError() const;
+  Result<void> publish(const MqttMessage& message, Completion done, std::chrono::milliseconds waitForSlot);
+  Result<void> subscribe(const std::vector<MqttSubscription>& subscriptions, Completion done);
+  std::size_t outstanding() const;
+
+ private:
+  class Listener;
+  struct Pending {
+    Completion done;
+    bool isPublish = false;
+  };
+
+  void connectAttempt();
+  void retryLoop();
+  void onConnected(const std::string& cause);
+  void onConnectionLost(const std::string& cause);
+  void onMessage(const ::mqtt::const_message_ptr& msg);
+  void onActionDone(std::intptr_t id, bool ok, int rc, const std::string& why);
+  std::string describeFailure(int rc, const std::string& why) const;
+
+  MqttOptions options_;
+  MessageHandler onMessage_;
+  ConnectionHandler onConnection_;
+  std::unique_ptr<Listener> listener_;
+  std::unique_ptr<::mqtt::async_client> client_;
+  std::shared_ptr<::mqtt::connect_options> connectOptions_;
+
+  // Held shared by every handler invocation and exclusively by close(): after close() takes it,
+  // no handler body runs again.
+  mutable std::shared_mutex callbackGate_;
+  bool open_ = false;   // guarded by callbackGate_
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool closing_ = false;
+  bool everConnected_ = false;
+  bool connected_ = false;
+  bool connectInFlight_ = false;
+  Backoff retry_{std::chrono::seconds(1), std::chrono::seconds(30)};   // first connection only
+  std::chrono::steady_clock::time_point nextAttempt_{};
+  std::string lastError_;
+  std::intptr_t nextId_ = 1;
+  std::map<std::intptr_t, Pending> pending_;
+  std::size_t outstandingPublishes_ = 0;
+  std::thread retryThread_;
+};
 
 // Paho's action listener: forwards every token completion to the client with the token's user
 // context (an id into pending_, or kConnectId). Runs on Paho's thread; never throws.
-class PahoClient::Listener final : public ::mqtt::iaction_listener {
+class MqttClient::Impl::Listener final : public ::mqtt::iaction_listener {
  public:
-  explicit Listener(PahoClient& owner) : owner_(owner) {}
+  explicit Listener(Impl& owner) : owner_(owner) {}
   void on_success(const ::mqtt::token& tok) override {
     try {
       int rc = 0;
@@ -67,34 +133,31 @@ class PahoClient::Listener final : public ::mqtt::iaction_listener {
   }
 
  private:
-  PahoClient& owner_;
+  Impl& owner_;
 };
 
-PahoClient::PahoClient() : listener_(std::make_unique<Listener>(*this)) {}
+MqttClient::Impl::Impl() : listener_(std::make_unique<Listener>(*this)) {}
 
-PahoClient::~PahoClient() { close(); }
-
-sdk::Status PahoClient::start(PahoOptions options, MessageHandler onMessage, ConnectionHandler onConnection) {
-  if (client_) return sdk::Status::conflict("the MQTT client is already started");
-  if (options.serverUris.empty()) return sdk::Status::invalidArgument("brokers: give at least one broker URI");
+Result<void> MqttClient::Impl::start(MqttOptions options, MessageHandler onMessage, ConnectionHandler onConnection) {
+  if (client_) return Error{ErrorCode::Conflict, "the MQTT client is already started"};
+  if (options.serverUris.empty()) return badRequest("brokers: give at least one broker URI");
   bool anyTls = false;
   for (const auto& uri : options.serverUris) {
     if (startsWith(uri, "ssl://") || startsWith(uri, "mqtts://")) {
       anyTls = true;
     } else if (!startsWith(uri, "tcp://") && !startsWith(uri, "mqtt://")) {
-      return sdk::Status::invalidArgument("brokers: '" + uri +
-                                          "' must start with tcp:// (plain) or ssl:// (TLS), e.g. tcp://127.0.0.1:1883");
+      return badRequest("brokers: '" + uri + "' must start with tcp:// (plain) or ssl:// (TLS), e.g. tcp://127.0.0.1:1883");
     }
   }
-  if (options.clientId.empty()) return sdk::Status::invalidArgument("client_id must not be empty");
+  if (options.clientId.empty()) return badRequest("client_id must not be empty");
   if (options.certFile.empty() != options.keyFile.empty())
-    return sdk::Status::invalidArgument("cert_file and key_file go together (mutual TLS needs both)");
+    return badRequest("cert_file and key_file go together (mutual TLS needs both)");
   for (const auto* f : {&options.caFile, &options.certFile, &options.keyFile}) {
-    if (!f->empty() && !readable(*f)) return sdk::Status::invalidArgument("cannot read '" + *f + "'");
+    if (!f->empty() && !readable(*f)) return badRequest("cannot read '" + *f + "'");
   }
   if (!anyTls && (!options.caFile.empty() || !options.certFile.empty()))
-    return sdk::Status::invalidArgument("ca_file/cert_file/key_file are set but no broker URI uses ssl://");
-  if (options.mqttVersion != 4 && options.mqttVersion != 5) return sdk::Status::invalidArgument("MQTT version must be 4 (3.1.1) or 5");
+    return badRequest("ca_file/cert_file/key_file are set but no broker URI uses ssl://");
+  if (options.mqttVersion != 4 && options.mqttVersion != 5) return badRequest("MQTT version must be 4 (3.1.1) or 5");
   if (options.maxOutstanding == 0) options.maxOutstanding = 1;
   options.minRetryS = std::max(1, options.minRetryS);
   options.maxRetryS = std::max(options.minRetryS, options.maxRetryS);
@@ -138,7 +201,7 @@ sdk::Status PahoClient::start(PahoOptions options, MessageHandler onMessage, Con
 
     ::mqtt::create_options create(v5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1, options.maxBuffered);
     auto client = std::make_unique<::mqtt::async_client>(options.serverUris.front(), options.clientId, create, nullptr);
-    client->set_message_callback([this](::mqtt::const_message_ptr msg) { this->onMessage(&msg); });
+    client->set_message_callback([this](::mqtt::const_message_ptr msg) { this->onMessage(msg); });
     client->set_connected_handler([this](const std::string& cause) { onConnected(cause); });
     client->set_connection_lost_handler([this](const std::string& cause) { onConnectionLost(cause); });
 
@@ -148,9 +211,9 @@ sdk::Status PahoClient::start(PahoOptions options, MessageHandler onMessage, Con
     connectOptions_ = conn;
     client_ = std::move(client);
   } catch (const ::mqtt::exception& e) {
-    return sdk::Status::invalidArgument(std::string("cannot create the MQTT client: ") + e.what());
+    return badRequest(std::string("cannot create the MQTT client: ") + e.what());
   } catch (const std::exception& e) {
-    return sdk::Status::internal(std::string("cannot create the MQTT client: ") + e.what());
+    return Error{ErrorCode::Internal, std::string("cannot create the MQTT client: ") + e.what()};
   }
   {
     std::unique_lock gate(callbackGate_);
@@ -158,14 +221,14 @@ sdk::Status PahoClient::start(PahoOptions options, MessageHandler onMessage, Con
   }
   {
     std::lock_guard lock(mu_);
-    retryDelayS_ = options_.minRetryS;
+    retry_ = Backoff(std::chrono::seconds(options_.minRetryS), std::chrono::seconds(options_.maxRetryS));
     nextAttempt_ = std::chrono::steady_clock::now();
   }
   retryThread_ = std::thread([this] { retryLoop(); });
-  return sdk::Status::ok();
+  return {};
 }
 
-void PahoClient::retryLoop() {
+void MqttClient::Impl::retryLoop() {
   std::unique_lock lock(mu_);
   while (!closing_) {
     if (everConnected_) {
@@ -188,10 +251,9 @@ void PahoClient::retryLoop() {
   }
 }
 
-void PahoClient::connectAttempt() {
+void MqttClient::Impl::connectAttempt() {
   try {
-    auto* opts = static_cast<::mqtt::connect_options*>(connectOptions_.get());
-    client_->connect(*opts, reinterpret_cast<void*>(kConnectId), *listener_);
+    client_->connect(*connectOptions_, reinterpret_cast<void*>(kConnectId), *listener_);
   } catch (const ::mqtt::exception& e) {
     onActionDone(kConnectId, false, e.get_return_code(), e.what());
   } catch (const std::exception& e) {
@@ -199,7 +261,7 @@ void PahoClient::connectAttempt() {
   }
 }
 
-std::string PahoClient::describeFailure(int rc, const std::string& why) const {
+std::string MqttClient::Impl::describeFailure(int rc, const std::string& why) const {
   std::string text = why.empty() ? "error " + std::to_string(rc) : why;
   bool usesTls = std::any_of(options_.serverUris.begin(), options_.serverUris.end(),
                              [](const std::string& u) { return startsWith(u, "ssl://") || startsWith(u, "mqtts://"); });
@@ -212,7 +274,7 @@ std::string PahoClient::describeFailure(int rc, const std::string& why) const {
   return out;
 }
 
-void PahoClient::onActionDone(std::intptr_t id, bool ok, int rc, const std::string& why) {
+void MqttClient::Impl::onActionDone(std::intptr_t id, bool ok, int rc, const std::string& why) {
   std::shared_lock gate(callbackGate_);
   if (!open_) return;
   if (id == kConnectId) {
@@ -228,8 +290,7 @@ void PahoClient::onActionDone(std::intptr_t id, bool ok, int rc, const std::stri
       std::lock_guard lock(mu_);
       connectInFlight_ = false;
       lastError_ = reason;
-      nextAttempt_ = std::chrono::steady_clock::now() + std::chrono::seconds(retryDelayS_);
-      retryDelayS_ = std::min(retryDelayS_ * 2, options_.maxRetryS);
+      nextAttempt_ = std::chrono::steady_clock::now() + retry_.next();
       cv_.notify_all();
     }
     if (onConnection_) {
@@ -253,18 +314,18 @@ void PahoClient::onActionDone(std::intptr_t id, bool ok, int rc, const std::stri
   if (p.done) {
     try {
       if (ok) {
-        p.done(sdk::Status::ok());
+        p.done(Result<void>());
       } else if (rc >= 0x80) {
-        p.done(sdk::Status::notAllowed(why));
+        p.done(Error{ErrorCode::NotAllowed, why});
       } else {
-        p.done(sdk::Status::unavailable("MQTT request failed: " + (why.empty() ? "error " + std::to_string(rc) : why)));
+        p.done(unavailable("MQTT request failed: " + (why.empty() ? "error " + std::to_string(rc) : why)));
       }
     } catch (...) {
     }
   }
 }
 
-void PahoClient::onConnected(const std::string& /*cause*/) {
+void MqttClient::Impl::onConnected(const std::string& /*cause*/) {
   std::shared_lock gate(callbackGate_);
   if (!open_) return;
   {
@@ -273,12 +334,12 @@ void PahoClient::onConnected(const std::string& /*cause*/) {
     everConnected_ = true;
     connectInFlight_ = false;
     lastError_.clear();
-    retryDelayS_ = options_.minRetryS;
+    retry_.reset();
     cv_.notify_all();
   }
   // Paho C never sets TCP_NODELAY and has no hook to: without it a forwarded reading can wait
-  // up to 40 ms for a delayed ACK (sdk/tcp_nodelay.h).
-  for (const auto& uri : options_.serverUris) (void)sdk::enableTcpNoDelayTo(sdk::portOfUri(uri));
+  // up to 40 ms for a delayed ACK (tcp_nodelay.h).
+  for (const auto& uri : options_.serverUris) (void)enableTcpNoDelayTo(portOfUri(uri));
   if (onConnection_) {
     try {
       onConnection_(true, "connected");
@@ -287,7 +348,7 @@ void PahoClient::onConnected(const std::string& /*cause*/) {
   }
 }
 
-void PahoClient::onConnectionLost(const std::string& cause) {
+void MqttClient::Impl::onConnectionLost(const std::string& cause) {
   std::shared_lock gate(callbackGate_);
   if (!open_) return;
   std::string reason = "connection lost" + (cause.empty() ? std::string() : ": " + cause) + "; reconnecting";
@@ -304,13 +365,12 @@ void PahoClient::onConnectionLost(const std::string& cause) {
   }
 }
 
-void PahoClient::onMessage(const void* p) {
+void MqttClient::Impl::onMessage(const ::mqtt::const_message_ptr& msg) {
   std::shared_lock gate(callbackGate_);
   if (!open_ || !onMessage_) return;
   try {
-    const auto& msg = *static_cast<const ::mqtt::const_message_ptr*>(p);
     if (!msg) return;
-    IncomingMessage in;
+    MqttMessage in;
     in.topic = msg->get_topic();
     in.payload = msg->get_payload_str();
     in.qos = msg->get_qos();
@@ -327,7 +387,7 @@ void PahoClient::onMessage(const void* p) {
   }
 }
 
-void PahoClient::close(std::chrono::milliseconds timeout) {
+void MqttClient::Impl::close(std::chrono::milliseconds timeout) {
   {
     std::lock_guard lock(mu_);
     if (closing_) return;
@@ -356,39 +416,40 @@ void PahoClient::close(std::chrono::milliseconds timeout) {
     } catch (...) {
     }
   }
+  std::map<std::intptr_t, Pending> dropped;   // completions that never run: destroyed unlocked
   std::lock_guard lock(mu_);
   connected_ = false;
-  pending_.clear();
+  dropped.swap(pending_);
   outstandingPublishes_ = 0;
   cv_.notify_all();
 }
 
-bool PahoClient::isConnected() const {
+bool MqttClient::Impl::isConnected() const {
   std::lock_guard lock(mu_);
   return connected_;
 }
 
-std::string PahoClient::lastError() const {
+std::string MqttClient::Impl::lastError() const {
   std::lock_guard lock(mu_);
   return lastError_;
 }
 
-std::size_t PahoClient::outstanding() const {
+std::size_t MqttClient::Impl::outstanding() const {
   std::lock_guard lock(mu_);
   return outstandingPublishes_;
 }
 
-sdk::Status PahoClient::publish(const OutgoingMessage& message, Completion done, std::chrono::milliseconds waitForSlot) {
-  if (message.qos < 0 || message.qos > 2) return sdk::Status::invalidArgument("QoS must be 0, 1 or 2");
+Result<void> MqttClient::Impl::publish(const MqttMessage& message, Completion done, std::chrono::milliseconds waitForSlot) {
+  if (message.qos < 0 || message.qos > 2) return badRequest("QoS must be 0, 1 or 2");
   std::intptr_t id = 0;
   {
     std::unique_lock lock(mu_);
-    if (!client_ || closing_) return sdk::Status::unavailable("the MQTT client is not running");
+    if (!client_ || closing_) return unavailable("the MQTT client is not running");
     if (!cv_.wait_for(lock, waitForSlot,
                       [this] { return closing_ || outstandingPublishes_ < options_.maxOutstanding; }) ||
         closing_) {
-      return sdk::Status::unavailable("too many MQTT publishes in flight (" + std::to_string(options_.maxOutstanding) +
-                                      "); the broker is slow or unreachable");
+      return unavailable("too many MQTT publishes in flight (" + std::to_string(options_.maxOutstanding) +
+                         "); the broker is slow or unreachable");
     }
     id = nextId_++;
     pending_[id] = Pending{std::move(done), true};
@@ -405,24 +466,26 @@ sdk::Status PahoClient::publish(const OutgoingMessage& message, Completion done,
       msg->set_properties(props);
     }
     client_->publish(msg, reinterpret_cast<void*>(id), *listener_);
-    return sdk::Status::ok();
+    return {};
   } catch (const std::exception& e) {
+    decltype(pending_)::node_type dropped;   // `done` is not called: destroyed unlocked
     std::lock_guard lock(mu_);
-    if (pending_.erase(id) > 0 && outstandingPublishes_ > 0) --outstandingPublishes_;
+    dropped = pending_.extract(id);
+    if (!dropped.empty() && outstandingPublishes_ > 0) --outstandingPublishes_;
     cv_.notify_all();
-    return sdk::Status::unavailable(std::string("cannot publish to '") + message.topic + "': " + e.what());
+    return unavailable(std::string("cannot publish to '") + message.topic + "': " + e.what());
   }
 }
 
-sdk::Status PahoClient::subscribe(const std::vector<TopicSubscription>& subscriptions, Completion done) {
+Result<void> MqttClient::Impl::subscribe(const std::vector<MqttSubscription>& subscriptions, Completion done) {
   if (subscriptions.empty()) {
-    if (done) done(sdk::Status::ok());
-    return sdk::Status::ok();
+    if (done) done(Result<void>());
+    return {};
   }
   std::intptr_t id = 0;
   {
     std::lock_guard lock(mu_);
-    if (!client_ || closing_) return sdk::Status::unavailable("the MQTT client is not running");
+    if (!client_ || closing_) return unavailable("the MQTT client is not running");
     id = nextId_++;
     pending_[id] = Pending{std::move(done), false};
   }
@@ -434,12 +497,32 @@ sdk::Status PahoClient::subscribe(const std::vector<TopicSubscription>& subscrip
       qos.push_back(std::clamp(s.qos, 0, 2));
     }
     client_->subscribe(filters, qos, reinterpret_cast<void*>(id), *listener_);
-    return sdk::Status::ok();
+    return {};
   } catch (const std::exception& e) {
+    decltype(pending_)::node_type dropped;
     std::lock_guard lock(mu_);
-    pending_.erase(id);
-    return sdk::Status::unavailable(std::string("cannot subscribe: ") + e.what());
+    dropped = pending_.extract(id);
+    return unavailable(std::string("cannot subscribe: ") + e.what());
   }
 }
 
-}  // namespace gatehouse::bridge::mqtt
+// --- MqttClient: forwards to Impl -------------------------------------------------------------
+
+MqttClient::MqttClient() : impl_(std::make_unique<Impl>()) {}
+MqttClient::~MqttClient() = default;   // ~Impl closes
+
+Result<void> MqttClient::start(MqttOptions options, MessageHandler onMessage, ConnectionHandler onConnection) {
+  return impl_->start(std::move(options), std::move(onMessage), std::move(onConnection));
+}
+void MqttClient::close(std::chrono::milliseconds timeout) { impl_->close(timeout); }
+bool MqttClient::isConnected() const { return impl_->isConnected(); }
+std::string MqttClient::lastError() const { return impl_->lastError(); }
+Result<void> MqttClient::publish(const MqttMessage& message, Completion done, std::chrono::milliseconds waitForSlot) {
+  return impl_->publish(message, std::move(done), waitForSlot);
+}
+Result<void> MqttClient::subscribe(const std::vector<MqttSubscription>& subscriptions, Completion done) {
+  return impl_->subscribe(subscriptions, std::move(done));
+}
+std::size_t MqttClient::outstanding() const { return impl_->outstanding(); }
+
+}  // namespace gatehouse::kit

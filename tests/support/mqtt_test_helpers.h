@@ -1,7 +1,8 @@
 #pragma once
-// Helpers of the MQTT bridge tests: Inbox, ConnectionWatch and Done collect what PahoClient
-// handlers report (on Paho's thread) for the test thread to wait on. The broker itself is the
-// shared tests/support/mosquitto_fixture.h.
+// Helpers of the tests that talk MQTT through the kit's client (tests/unit/sdk_kit, the MQTT
+// bridge's tests): Inbox, ConnectionWatch and Done collect what kit::MqttClient handlers report
+// (on Paho's thread) for the test thread to wait on. The broker itself is mosquitto_fixture.h.
+// Header only; the including test links gatehouse::sdk_kit_mqtt.
 //
 // Threads: the handlers run on Paho's threads; the wait/read methods on the test thread.
 
@@ -11,18 +12,16 @@
 #include <string>
 #include <vector>
 
+#include <gatehouse/kit/mqtt_client.h>
+
 #include "mosquitto_fixture.h"
-#include "paho_client.h"
 
-namespace gatehouse::bridge::mqtt::testing {
-
-using gatehouse::test_support::MosquittoFixture;
-using gatehouse::test_support::MosquittoOptions;
+namespace gatehouse::test_support {
 
 class Inbox {
  public:
-  PahoClient::MessageHandler handler() {
-    return [this](const IncomingMessage& m) {
+  kit::MqttClient::MessageHandler handler() {
+    return [this](const kit::MqttMessage& m) {
       std::lock_guard lock(mu_);
       messages_.push_back(m);
       cv_.notify_all();
@@ -32,7 +31,7 @@ class Inbox {
     std::unique_lock lock(mu_);
     return cv_.wait_for(lock, timeout, [&] { return messages_.size() >= n; });
   }
-  std::vector<IncomingMessage> messages() const {
+  std::vector<kit::MqttMessage> messages() const {
     std::lock_guard lock(mu_);
     return messages_;
   }
@@ -40,12 +39,12 @@ class Inbox {
  private:
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<IncomingMessage> messages_;
+  std::vector<kit::MqttMessage> messages_;
 };
 
 class ConnectionWatch {
  public:
-  PahoClient::ConnectionHandler handler() {
+  kit::MqttClient::ConnectionHandler handler() {
     return [this](bool connected, const std::string& reason) {
       std::lock_guard lock(mu_);
       connected_ = connected;
@@ -82,8 +81,8 @@ class ConnectionWatch {
 // Waits for a Completion.
 class Done {
  public:
-  PahoClient::Completion handler() {
-    return [this](const sdk::Status& s) {
+  kit::MqttClient::Completion handler() {
+    return [this](const kit::Result<void>& s) {
       std::lock_guard lock(mu_);
       status_ = s;
       done_ = true;
@@ -94,7 +93,7 @@ class Done {
     std::unique_lock lock(mu_);
     return cv_.wait_for(lock, timeout, [&] { return done_; });
   }
-  sdk::Status status() const {
+  kit::Result<void> status() const {
     std::lock_guard lock(mu_);
     return status_;
   }
@@ -103,7 +102,7 @@ class Done {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool done_ = false;
-  sdk::Status status_;
+  kit::Result<void> status_;
 };
 
-}  // namespace gatehouse::bridge::mqtt::testing
+}  // namespace gatehouse::test_support
