@@ -33,21 +33,6 @@ std::string printable(const std::string& s, std::size_t max = 200) {
 
 std::string key(const std::string& p, const std::string& s, const std::string& r) { return p + "/" + s + "/" + r; }
 
-// TODO(kit merge): on this branch the mapping engine still answers with Parsed<T> (a message only).
-// Once it returns kit::Result (ErrorCode::NotFound for "no mapping ...", ErrorCode::NotAllowed for
-// "the device refused ..."), delete routeResult() and ackResult() and pass its results on as they
-// are: they are the only place left that reads an error's text to decide what kind it is.
-kit::Result<CommandRoute> routeResult(Parsed<CommandRoute> route) {
-  if (route) return std::move(*route.value);
-  const bool noMapping = route.error.empty() || route.error.rfind("no mapping", 0) == 0;
-  return kit::Error{noMapping ? kit::ErrorCode::NotFound : kit::ErrorCode::BadRequest, std::move(route.error)};
-}
-kit::Result<sdk::Value> ackResult(Parsed<sdk::Value> ack) {
-  if (ack) return std::move(*ack.value);
-  const bool refused = ack.error.rfind("the device refused", 0) == 0;
-  return kit::Error{refused ? kit::ErrorCode::NotAllowed : kit::ErrorCode::BadRequest, std::move(ack.error)};
-}
-
 // The period of the bad-payload report flush (the reports themselves are at most one per mapping
 // per bad_payload_log_interval_s, at least 1 s).
 constexpr std::chrono::milliseconds kReportFlushPeriod{500};
@@ -274,13 +259,13 @@ std::uint64_t MqttBridge::badPayloads(std::size_t mappingIndex) const {
 
 void MqttBridge::onSet(sdk::Request request, const std::string& provider, const std::string& service,
                        const std::string& resource, const sdk::Value& value) {
-  sendRouted(std::move(request), routeResult(mappings_.routeForSet(provider, service, resource, value)), provider,
+  sendRouted(std::move(request), mappings_.routeForSet(provider, service, resource, value), provider,
              service, resource);
 }
 
 void MqttBridge::onAct(sdk::Request request, const std::string& provider, const std::string& service,
                        const std::string& resource, const sdk::ActParams& params) {
-  sendRouted(std::move(request), routeResult(mappings_.routeForAct(provider, service, resource, params)), provider,
+  sendRouted(std::move(request), mappings_.routeForAct(provider, service, resource, params), provider,
              service, resource);
 }
 
@@ -401,7 +386,7 @@ bool MqttBridge::handleReply(const kit::MqttMessage& message) {
 }
 
 void MqttBridge::finishCommand(Pending::Entry command, const std::string& payload) {
-  auto v = ackResult(parseAck(payload, static_cast<std::uint32_t>(command.data.resultType)));
+  auto v = parseAck(payload, static_cast<std::uint32_t>(command.data.resultType));
   if (!v) {
     // The device's refusal (parseAck's Conflict) is its answer, with its reason; anything else is a
     // malformed reply.
