@@ -200,6 +200,13 @@ TEST(KitJson, RejectsBadStructure) {
   EXPECT_EQ(jsonError("{} {}"), "invalid JSON: unexpected text after the value at offset 3");
   EXPECT_EQ(jsonError("1 2"), "invalid JSON: unexpected text after the value at offset 2");
   EXPECT_EQ(jsonError("\"a\" \"b\""), "invalid JSON: unexpected text after the value at offset 4");
+  EXPECT_EQ(jsonError("{"), "invalid JSON: unexpected end of input (an array or object is not closed) at offset 1");
+  EXPECT_EQ(jsonError("[[1]"), "invalid JSON: unexpected end of input at offset 4");
+  EXPECT_EQ(jsonError("[1]]"), "invalid JSON: unexpected text after the value at offset 3");
+  EXPECT_EQ(jsonError("{\"a\":[1}"), "invalid JSON: unexpected character (a value, ',', ':' or a bracket was expected) at offset 7");
+  EXPECT_EQ(jsonError("[{]}"), "invalid JSON: closing bracket does not match at offset 2");
+  EXPECT_EQ(jsonError("[\"]\"}"), "invalid JSON: closing bracket does not match at offset 4");
+  EXPECT_EQ(jsonError("[1] x"), "invalid JSON: unexpected text after the value at offset 4");
 }
 
 TEST(KitJson, StructureErrorsSayWhere) {

@@ -85,7 +85,7 @@ std::string describe(simdjson::error_code code) {
     case simdjson::UNESCAPED_CHARS: return "control character in a string";
     case simdjson::UNCLOSED_STRING: return "unterminated string";
     case simdjson::STRING_ERROR: return "invalid escape or lone surrogate in a string";
-    case simdjson::INCOMPLETE_ARRAY_OR_OBJECT: return "unclosed or unbalanced array or object";
+    case simdjson::INCOMPLETE_ARRAY_OR_OBJECT: return "brackets do not match";
     case simdjson::TAPE_ERROR:
     case simdjson::INCORRECT_TYPE: return "unexpected character (a value, ',', ':' or a bracket was expected)";
     case simdjson::DEPTH_ERROR: return "nesting too deep";
@@ -134,10 +134,41 @@ class Reader {
 
   // An error simdjson found while walking: where its iterator stopped, else at the current value.
   bool fail(simdjson::error_code e, std::size_t fallbackOffset) {
+    if (e == simdjson::INCOMPLETE_ARRAY_OR_OBJECT) return unbalanced();
     const char* at = nullptr;
     std::size_t offset = fallbackOffset;
     if (doc_ != nullptr && doc_->current_location().get(at) == simdjson::SUCCESS) offset = offsetOf(at);
+    if (e == simdjson::TAPE_ERROR && offset >= in_.size()) return fail("unexpected end of input", in_.size());
     return fail(describe(e), offset);
+  }
+
+  // simdjson checks that the brackets balance before it walks, and says only that they do not
+  // (error path only): find the first bracket that does not match, the end inside an open
+  // container, or text after the root container.
+  bool unbalanced() {
+    std::string open;   // the brackets still open, innermost last
+    std::size_t rootEnd = 0;
+    bool inString = false;
+    for (std::size_t i = 0; i < in_.size(); ++i) {
+      const char c = in_[i];
+      if (inString) {
+        if (c == '\\') ++i;
+        else if (c == '"') inString = false;
+      } else if (c == '"') {
+        inString = true;
+      } else if (c == '[' || c == '{') {
+        open += c;
+      } else if (c == ']' || c == '}') {
+        if (open.empty() || open.back() != (c == ']' ? '[' : '{')) return fail("closing bracket does not match", i);
+        open.pop_back();
+        if (open.empty() && rootEnd == 0) rootEnd = i + 1;
+      }
+    }
+    if (!open.empty()) return fail("unexpected end of input (an array or object is not closed)", in_.size());
+    std::size_t after = rootEnd;
+    while (after < in_.size() && isSpace(in_[after])) ++after;
+    if (rootEnd > 0 && after < in_.size()) return fail("unexpected text after the value", after);
+    return fail(describe(simdjson::INCOMPLETE_ARRAY_OR_OBJECT), in_.size());
   }
 
   std::size_t offsetOf(const char* p) const noexcept {

@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gatehouse/kit/json_write.h"   // the writer's building blocks, for callers that compose JSON
 #include "gatehouse/kit/result.h"
 #include "gatehouse/sdk/value.h"
 
