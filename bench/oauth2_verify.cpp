@@ -47,7 +47,7 @@
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 
-#include "gatehouse/oauth2/base64url.h"
+#include "gatehouse/kit/codec.h"
 #include "gatehouse/oauth2/jwk.h"
 #include "gatehouse/oauth2/key_source.h"
 #include "gatehouse/oauth2/resource_server.h"
@@ -55,6 +55,7 @@
 namespace {
 
 namespace oauth2 = gatehouse::oauth2;
+namespace kit = gatehouse::kit;
 using oauth2::Alg;
 
 constexpr double kFloorRatio = 1.25;
@@ -129,19 +130,19 @@ std::string jwkJson(const AlgCase& c) {
   switch (c.alg) {
     case Alg::RS256:
     case Alg::PS256:
-      return R"({"kty":"RSA",)" + common + R"(,"n":")" + oauth2::base64UrlEncode(bnBytes(k, OSSL_PKEY_PARAM_RSA_N, 0)) +
-             R"(","e":")" + oauth2::base64UrlEncode(bnBytes(k, OSSL_PKEY_PARAM_RSA_E, 0)) + R"("})";
+      return R"({"kty":"RSA",)" + common + R"(,"n":")" + kit::base64UrlEncode(bnBytes(k, OSSL_PKEY_PARAM_RSA_N, 0)) +
+             R"(","e":")" + kit::base64UrlEncode(bnBytes(k, OSSL_PKEY_PARAM_RSA_E, 0)) + R"("})";
     case Alg::ES256:
       return R"({"kty":"EC","crv":"P-256",)" + common + R"(,"x":")" +
-             oauth2::base64UrlEncode(bnBytes(k, OSSL_PKEY_PARAM_EC_PUB_X, 32)) + R"(","y":")" +
-             oauth2::base64UrlEncode(bnBytes(k, OSSL_PKEY_PARAM_EC_PUB_Y, 32)) + R"("})";
+             kit::base64UrlEncode(bnBytes(k, OSSL_PKEY_PARAM_EC_PUB_X, 32)) + R"(","y":")" +
+             kit::base64UrlEncode(bnBytes(k, OSSL_PKEY_PARAM_EC_PUB_Y, 32)) + R"("})";
     case Alg::EdDSA: {
       std::string x(32, '\0');
       std::size_t len = x.size();
       if (EVP_PKEY_get_raw_public_key(k, reinterpret_cast<unsigned char*>(x.data()), &len) != 1 || len != 32) {
         cannotRun("cannot read the Ed25519 public key");
       }
-      return R"({"kty":"OKP","crv":"Ed25519",)" + common + R"(,"x":")" + oauth2::base64UrlEncode(x) + R"("})";
+      return R"({"kty":"OKP","crv":"Ed25519",)" + common + R"(,"x":")" + kit::base64UrlEncode(x) + R"("})";
     }
   }
   return {};
@@ -208,8 +209,8 @@ std::string makeToken(const AlgCase& c, std::int64_t now, const std::string& jti
       R"("realm_access":{"roles":["offline_access","uma_authorization","operator"]},)"
       R"("resource_access":{"gatehouse":{"roles":["operator","reader"]}},)"
       R"("scope":"openid profile email","sid":")" + uuid(rng) + R"(","client_id":"gatehouse-dashboard"})";
-  const std::string input = oauth2::base64UrlEncode(header) + "." + oauth2::base64UrlEncode(payload);
-  return input + "." + oauth2::base64UrlEncode(sign(c, input));
+  const std::string input = kit::base64UrlEncode(header) + "." + kit::base64UrlEncode(payload);
+  return input + "." + kit::base64UrlEncode(sign(c, input));
 }
 
 // Raw OpenSSL verification of every token; returns tokens/s, or -1 when one did not verify.
@@ -377,7 +378,7 @@ int main(int argc, char** argv) {
   std::string jwks = R"({"keys":[)";
   for (AlgCase& c : cases) {
     if (!c.key) cannotRun("key generation failed for " + c.label);
-    c.kid = oauth2::base64UrlEncode(randomHex(rng, 16)).substr(0, 43);
+    c.kid = kit::base64UrlEncode(randomHex(rng, 16)).substr(0, 43);
     if (&c != &cases[0]) jwks += ',';
     jwks += jwkJson(c);  // appended, not "," + ...: sidesteps GCC 12's false -Wrestrict on operator+
   }
@@ -428,7 +429,7 @@ int main(int argc, char** argv) {
     for (const std::string& t : c.tokens) {
       const std::size_t dot = t.rfind('.');
       c.signingInputs.emplace_back(std::string_view(t).substr(0, dot));
-      std::optional<std::string> sig = oauth2::base64UrlDecode(std::string_view(t).substr(dot + 1));
+      auto sig = kit::base64UrlDecode(std::string_view(t).substr(dot + 1));
       if (!sig) cannotRun("a generated token's signature is not base64url");
       c.signatures.push_back(c.alg == Alg::ES256 ? rawToDer(*sig) : std::move(*sig));
     }

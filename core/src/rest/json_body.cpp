@@ -1,23 +1,20 @@
 #include "rest/json_body.h"
 
-#include <Poco/Dynamic/Var.h>
-#include <Poco/Exception.h>
-#include <Poco/JSON/Array.h>
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
-#include <Poco/JSON/Stringifier.h>
-
-#include <cmath>
+#include <algorithm>
+#include <charconv>
 #include <limits>
-#include <sstream>
+
+#include "gatehouse/kit/json.h"
 
 namespace gatehouse::core::rest {
 
 namespace {
 
-using Poco::Dynamic::Var;
-using Poco::JSON::Array;
-using Poco::JSON::Object;
+using kit::Json;
+
+// The HTTP layer answers 413 to bodies over http.max_body_bytes (at most 64 MiB) before they
+// get here; this bound only keeps the reader's own limit explicit.
+constexpr kit::JsonLimits kBodyLimits{64u << 20, static_cast<int>(kMaxJsonDepth)};
 
 Error bad(std::string msg) { return makeError(ErrorCode::BadRequest, std::move(msg)); }
 
@@ -27,99 +24,107 @@ bool blank(std::string_view s) {
   return true;
 }
 
-// Poco's parser recurses; refuse deep nesting before handing it the text.
-bool tooDeep(std::string_view s) {
-  std::size_t depth = 0;
-  bool inString = false;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (inString) {
-      if (c == '\\') ++i;
-      else if (c == '"') inString = false;
-      continue;
-    }
-    if (c == '"') inString = true;
-    else if (c == '{' || c == '[') {
-      if (++depth > kMaxJsonDepth) return true;
-    } else if ((c == '}' || c == ']') && depth > 0) {
-      --depth;
-    }
-  }
-  return false;
-}
-
-Result<Var> parseJson(std::string_view body) {
+// The kit's reader refuses duplicate member names (Poco, which REST used before, kept the last
+// one), nesting deeper than kMaxJsonDepth (checked while reading: no recursion beyond it), invalid
+// UTF-8, lone surrogates and numbers outside the range of a double.
+Result<Json> parseJson(std::string_view body) {
   const auto first = body.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos || (body[first] != '{' && body[first] != '[')) {
     return bad("body must be a JSON object or array");
   }
-  if (tooDeep(body)) return bad("JSON body nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
-  try {
-    Poco::JSON::Parser parser;
-    parser.setDepth(kMaxJsonDepth + 1);
-    return parser.parse(std::string(body));
-  } catch (const Poco::Exception& e) {
-    return bad("body is not valid JSON: " + e.message());
-  } catch (const std::exception& e) {
-    return bad(std::string("body is not valid JSON: ") + e.what());
+  auto parsed = kit::parseJson(body, kBodyLimits);
+  if (!parsed) {
+    std::string_view why = parsed.message();
+    if (why.rfind("invalid JSON: ", 0) == 0) why.remove_prefix(14);
+    return bad("body is not valid JSON: " + std::string(why));
   }
+  return std::move(*parsed);
 }
 
-std::string stringify(const Var& v) {
-  std::ostringstream out;
-  Poco::JSON::Stringifier::stringify(v, out);
-  return out.str();
+// Members of an object by name: the order Poco's JSON objects (std::map) iterated in, which REST
+// clients saw for ACT parameters given as an object and for json values.
+std::vector<const kit::JsonMember*> byName(const Json& obj) {
+  std::vector<const kit::JsonMember*> out;
+  out.reserve(obj.members.size());
+  for (const auto& m : obj.members) out.push_back(&m);
+  std::sort(out.begin(), out.end(), [](const kit::JsonMember* a, const kit::JsonMember* b) { return a->name < b->name; });
+  return out;
 }
 
-Result<model::Value> toValue(const Var& v) {
-  try {
-    if (v.isEmpty()) return model::Value();
-    if (v.type() == typeid(Object::Ptr) || v.type() == typeid(Array::Ptr)) {
-      return model::Value::ofJson(stringify(v));
+// Objects are written with their members by name, as Poco wrote them, so a json value reads back
+// the same as before the kit's reader replaced Poco; numbers stay as the client wrote them.
+void appendSorted(std::string& out, const Json& v) {
+  if (v.isArray()) {
+    out += '[';
+    for (std::size_t i = 0; i < v.items.size(); ++i) {
+      if (i > 0) out += ',';
+      appendSorted(out, v.items[i]);
     }
-    if (v.isBoolean()) return model::Value::ofBool(v.extract<bool>());
-    if (v.isString()) return model::Value::ofString(v.extract<std::string>());
-    if (v.isInteger()) {
-      if (v.isSigned()) return model::Value::ofLong(v.convert<Poco::Int64>());
-      const auto u = v.convert<Poco::UInt64>();
-      if (u > static_cast<Poco::UInt64>(std::numeric_limits<std::int64_t>::max())) {
-        return bad("integer " + std::to_string(u) + " is too large");
-      }
-      return model::Value::ofLong(static_cast<std::int64_t>(u));
+    out += ']';
+    return;
+  }
+  if (!v.isObject()) {
+    kit::appendJsonText(out, v);
+    return;
+  }
+  const auto members = byName(v);
+  out += '{';
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    if (i > 0) out += ',';
+    kit::json::appendString(out, members[i]->name);
+    out += ':';
+    appendSorted(out, members[i]->value);
+  }
+  out += '}';
+}
+
+// Numbers become long when written as an integer that fits 64 bits, double otherwise (as Poco
+// read them); an integer literal between 2^63 and 2^64 - 1 is refused rather than rounded.
+Result<model::Value> toNumber(const Json& v) {
+  if (v.isInteger()) return model::Value::ofLong(v.asInt());
+  if (v.text.find_first_of("-.eE") == std::string::npos) {
+    std::uint64_t u = 0;
+    const auto [ptr, ec] = std::from_chars(v.text.data(), v.text.data() + v.text.size(), u);
+    if (ec == std::errc() && ptr == v.text.data() + v.text.size()) return bad("integer " + v.text + " is too large");
+  }
+  return model::Value::ofDouble(v.number);
+}
+
+// A missing member (nullptr) is a null value, like an explicit null.
+Result<model::Value> toValue(const Json* v) {
+  if (v == nullptr) return model::Value();
+  switch (v->kind) {
+    case Json::Kind::Null: return model::Value();
+    case Json::Kind::Boolean: return model::Value::ofBool(v->boolean);
+    case Json::Kind::String: return model::Value::ofString(v->text);
+    case Json::Kind::Number: return toNumber(*v);
+    case Json::Kind::Array:
+    case Json::Kind::Object: {
+      std::string text;
+      appendSorted(text, *v);
+      return model::Value::ofJson(std::move(text));
     }
-    if (v.isNumeric()) {
-      const double d = v.convert<double>();
-      if (!std::isfinite(d)) return bad("number is out of range");
-      return model::Value::ofDouble(d);
-    }
-  } catch (const Poco::Exception& e) {
-    return bad("unsupported value: " + e.message());
   }
   return bad("unsupported JSON value");
 }
 
 // Reads {"name": .., "value": ..} parameter objects.
-Result<model::NamedValue> toParam(const Var& item, std::size_t index) {
-  if (item.type() != typeid(Object::Ptr)) {
-    return bad("parameter #" + std::to_string(index) + " must be an object with name and value");
-  }
-  auto obj = item.extract<Object::Ptr>();
-  if (!obj || !obj->has("name") || !obj->get("name").isString()) {
-    return bad("parameter #" + std::to_string(index) + " has no string 'name'");
-  }
+Result<model::NamedValue> toParam(const Json& item, std::size_t index) {
+  if (!item.isObject()) return bad("parameter #" + std::to_string(index) + " must be an object with name and value");
+  const Json* name = item.find("name");
+  if (name == nullptr || !name->isString()) return bad("parameter #" + std::to_string(index) + " has no string 'name'");
   model::NamedValue nv;
-  nv.name = obj->get("name").extract<std::string>();
-  auto value = toValue(obj->get("value"));
+  nv.name = name->text;
+  auto value = toValue(item.find("value"));
   if (!value) return std::move(value).error();
   nv.value = std::move(*value);
   return nv;
 }
 
-Result<std::vector<model::NamedValue>> paramsFromArray(const Array::Ptr& arr) {
+Result<std::vector<model::NamedValue>> paramsFromArray(const Json& arr) {
   std::vector<model::NamedValue> out;
-  if (!arr) return out;
-  for (std::size_t i = 0; i < arr->size(); ++i) {
-    auto p = toParam(arr->get(static_cast<unsigned>(i)), i);
+  for (std::size_t i = 0; i < arr.items.size(); ++i) {
+    auto p = toParam(arr.items[i], i);
     if (!p) return std::move(p).error();
     for (const auto& existing : out)
       if (existing.name == p->name) return bad("parameter '" + p->name + "' is given twice");
@@ -134,14 +139,14 @@ Result<model::Value> parseSetBody(std::string_view body) {
   if (blank(body)) return bad("SET needs a body: {\"value\": ...}");
   auto parsed = parseJson(body);
   if (!parsed) return std::move(parsed).error();
-  const Var& root = *parsed;
-  if (root.type() == typeid(Object::Ptr)) {
-    auto obj = root.extract<Object::Ptr>();
-    if (!obj || !obj->has("value")) return bad("SET body must have a 'value' member");
-    return toValue(obj->get("value"));
+  const Json& root = *parsed;
+  if (root.isObject()) {
+    const Json* value = root.find("value");
+    if (value == nullptr) return bad("SET body must have a 'value' member");
+    return toValue(value);
   }
-  if (root.type() == typeid(Array::Ptr)) {
-    auto params = paramsFromArray(root.extract<Array::Ptr>());
+  if (root.isArray()) {
+    auto params = paramsFromArray(root);
     if (!params) return std::move(params).error();
     for (auto& p : *params)
       if (p.name == "value") return std::move(p.value);
@@ -154,22 +159,19 @@ Result<std::vector<model::NamedValue>> parseActBody(std::string_view body) {
   if (blank(body)) return std::vector<model::NamedValue>{};
   auto parsed = parseJson(body);
   if (!parsed) return std::move(parsed).error();
-  const Var& root = *parsed;
-  if (root.type() == typeid(Array::Ptr)) return paramsFromArray(root.extract<Array::Ptr>());
-  if (root.type() != typeid(Object::Ptr)) return bad("ACT body must be a JSON object or array");
-  auto obj = root.extract<Object::Ptr>();
-  if (!obj) return std::vector<model::NamedValue>{};
-  if (obj->has("parameters")) {
-    const Var params = obj->get("parameters");
-    if (params.isEmpty()) return std::vector<model::NamedValue>{};
-    if (params.type() != typeid(Array::Ptr)) return bad("'parameters' must be an array");
-    return paramsFromArray(params.extract<Array::Ptr>());
+  const Json& root = *parsed;
+  if (root.isArray()) return paramsFromArray(root);
+  if (!root.isObject()) return bad("ACT body must be a JSON object or array");
+  if (const Json* params = root.find("parameters")) {
+    if (params->isNull()) return std::vector<model::NamedValue>{};
+    if (!params->isArray()) return bad("'parameters' must be an array");
+    return paramsFromArray(*params);
   }
   std::vector<model::NamedValue> out;
-  for (const auto& [name, value] : *obj) {
-    auto v = toValue(value);
-    if (!v) return bad("parameter '" + name + "': " + v.error().message);
-    out.push_back(model::NamedValue{name, std::move(*v)});
+  for (const kit::JsonMember* m : byName(root)) {
+    auto v = toValue(&m->value);
+    if (!v) return bad("parameter '" + m->name + "': " + v.error().message);
+    out.push_back(model::NamedValue{m->name, std::move(*v)});
   }
   return out;
 }
@@ -179,19 +181,18 @@ Result<SnapshotRequest> parseSnapshotBody(std::string_view body) {
   if (blank(body)) return req;
   auto parsed = parseJson(body);
   if (!parsed) return std::move(parsed).error();
-  if (parsed->type() != typeid(Object::Ptr)) return bad("snapshot body must be a JSON object");
-  auto obj = parsed->extract<Object::Ptr>();
-  if (!obj) return req;
-  for (const auto& [name, value] : *obj) {
-    if (name == "filter") {
-      if (value.isEmpty()) continue;
+  if (!parsed->isObject()) return bad("snapshot body must be a JSON object");
+  for (const kit::JsonMember* m : byName(*parsed)) {
+    const Json& value = m->value;
+    if (m->name == "filter") {
+      if (value.isNull()) continue;
       if (!value.isString()) return bad("'filter' must be a string");
-      req.filter = value.extract<std::string>();
-    } else if (name == "includeMetadata") {
+      req.filter = value.text;
+    } else if (m->name == "includeMetadata") {
       if (!value.isBoolean()) return bad("'includeMetadata' must be true or false");
-      req.includeMetadata = value.extract<bool>();
+      req.includeMetadata = value.boolean;
     } else {
-      return bad("unknown snapshot option '" + name + "' (expected: filter, includeMetadata)");
+      return bad("unknown snapshot option '" + m->name + "' (expected: filter, includeMetadata)");
     }
   }
   return req;

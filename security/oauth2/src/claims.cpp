@@ -28,7 +28,7 @@ bool equalsIgnoreCase(std::string_view a, std::string_view b) {
 std::optional<double> numericDate(const Json& payload, std::string_view name, std::string& error) {
   const Json* v = payload.find(name);
   if (v == nullptr) return std::nullopt;
-  if (v->type != Json::Type::Number) {
+  if (v->kind != Json::Kind::Number) {
     error = std::string(name) + " is not a number";
     return std::nullopt;
   }
@@ -45,14 +45,14 @@ std::int64_t clampToInt64(double v) {
 std::optional<std::string> tokenTypeError(const JwsVerified& token) {
   const Json* typ = token.header.find("typ");
   if (typ != nullptr) {
-    if (typ->type != Json::Type::String) return "header typ is not a string";
+    if (typ->kind != Json::Kind::String) return "header typ is not a string";
     if (equalsIgnoreCase(typ->text, "at+jwt") || equalsIgnoreCase(typ->text, "application/at+jwt")) {
       return std::nullopt;  // RFC 9068 access token
     }
     if (!equalsIgnoreCase(typ->text, "JWT")) return "header typ is not an access-token type";
   }
   if (const Json* ptyp = token.payload.find("typ")) {
-    if (ptyp->type != Json::Type::String || ptyp->text != "Bearer") return "token typ claim is not Bearer";
+    if (ptyp->kind != Json::Kind::String || ptyp->text != "Bearer") return "token typ claim is not Bearer";
   }
   if (token.payload.find("nonce") != nullptr) return "token has a nonce claim (ID token)";
   if (token.payload.find("at_hash") != nullptr) return "token has an at_hash claim (ID token)";
@@ -73,11 +73,11 @@ void collectRoles(const Json& payload, std::string_view path, std::vector<std::s
     path.remove_prefix(dot + 1);
   }
   if (node == nullptr) return;
-  if (node->type == Json::Type::Array) {
+  if (node->kind == Json::Kind::Array) {
     for (const Json& item : node->items) {
-      if (item.type == Json::Type::String) addRole(roles, item.text);
+      if (item.kind == Json::Kind::String) addRole(roles, item.text);
     }
-  } else if (node->type == Json::Type::String) {
+  } else if (node->kind == Json::Kind::String) {
     std::string_view words = node->text;
     while (!words.empty()) {
       std::size_t space = words.find(' ');
@@ -92,7 +92,7 @@ void collectRoles(const Json& payload, std::string_view path, std::vector<std::s
 const Json* optionalString(const Json& payload, std::string_view name, std::string& error) {
   const Json* v = payload.find(name);
   if (v == nullptr) return nullptr;
-  if (v->type != Json::Type::String) {
+  if (v->kind != Json::Kind::String) {
     error = std::string(name) + " is not a string";
     return nullptr;
   }
@@ -103,7 +103,7 @@ const Json* optionalString(const Json& payload, std::string_view name, std::stri
 // principal's strings are then moved out of its payload instead of copied.
 ClaimsResult check(const JwsVerified& token, const ClaimRules& rules, std::int64_t nowUnix, JwsVerified* movable) {
   const Json& payload = token.payload;
-  if (payload.type != Json::Type::Object) return failure("payload is not a JSON object");
+  if (payload.kind != Json::Kind::Object) return failure("payload is not a JSON object");
   if (rules.issuer.empty()) return failure("no issuer configured");
   if (rules.audience.empty()) return failure("no audience configured");
   if (auto typeError = tokenTypeError(token)) return failure(*typeError);
@@ -124,17 +124,17 @@ ClaimsResult check(const JwsVerified& token, const ClaimRules& rules, std::int64
   }
 
   const Json* iss = payload.find("iss");
-  if (iss == nullptr || iss->type != Json::Type::String) return failure("token has no iss");
+  if (iss == nullptr || iss->kind != Json::Kind::String) return failure("token has no iss");
   if (iss->text != rules.issuer) return failure("issuer does not match");
 
   const Json* aud = payload.find("aud");
   if (aud == nullptr) return failure("token has no aud");
   bool audienceFound = false;
-  if (aud->type == Json::Type::String) {
+  if (aud->kind == Json::Kind::String) {
     audienceFound = aud->text == rules.audience;
-  } else if (aud->type == Json::Type::Array) {
+  } else if (aud->kind == Json::Kind::Array) {
     for (const Json& item : aud->items) {
-      if (item.type != Json::Type::String) return failure("aud is not a string or an array of strings");
+      if (item.kind != Json::Kind::String) return failure("aud is not a string or an array of strings");
       audienceFound = audienceFound || item.text == rules.audience;
     }
   } else {

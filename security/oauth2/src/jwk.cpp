@@ -13,10 +13,12 @@
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 
-#include "gatehouse/oauth2/base64url.h"
-#include "gatehouse/oauth2/json.h"
+#include "gatehouse/kit/codec.h"
+#include "gatehouse/kit/json.h"
 
 namespace gatehouse::oauth2 {
+
+using kit::Json;
 
 std::optional<Alg> algFromName(std::string_view name) {
   if (name == "RS256") return Alg::RS256;
@@ -80,8 +82,10 @@ Built skip(const char* reason) { return Built{nullptr, reason}; }
 // The base64url-decoded value of a required string member.
 std::optional<std::string> bytesMember(const Json& jwk, std::string_view name) {
   const Json* v = jwk.find(name);
-  if (v == nullptr || v->type != Json::Type::String) return std::nullopt;
-  return base64UrlDecode(v->text);
+  if (v == nullptr || v->kind != Json::Kind::String) return std::nullopt;
+  auto bytes = kit::base64UrlDecode(v->text);
+  if (!bytes) return std::nullopt;
+  return std::move(*bytes);
 }
 
 BnPtr toBn(const std::string& bytes) {
@@ -122,7 +126,7 @@ Built buildRsa(const Json& jwk) {
 
 Built buildEc(const Json& jwk) {
   const Json* crv = jwk.find("crv");
-  if (crv == nullptr || crv->type != Json::Type::String || crv->text != "P-256") return skip("EC curve is not P-256");
+  if (crv == nullptr || crv->kind != Json::Kind::String || crv->text != "P-256") return skip("EC curve is not P-256");
   auto x = bytesMember(jwk, "x");
   auto y = bytesMember(jwk, "y");
   if (!x || !y || x->size() != 32 || y->size() != 32) return skip("EC key needs 32-byte base64url members x and y");
@@ -147,7 +151,7 @@ Built buildEc(const Json& jwk) {
 
 Built buildOkp(const Json& jwk) {
   const Json* crv = jwk.find("crv");
-  if (crv == nullptr || crv->type != Json::Type::String || crv->text != "Ed25519") return skip("OKP curve is not Ed25519");
+  if (crv == nullptr || crv->kind != Json::Kind::String || crv->text != "Ed25519") return skip("OKP curve is not Ed25519");
   auto x = bytesMember(jwk, "x");
   if (!x || x->size() != 32) return skip("OKP key needs a 32-byte base64url member x");
   EVP_PKEY* raw = EVP_PKEY_new_raw_public_key_ex(nullptr, "ED25519", nullptr,
@@ -184,13 +188,13 @@ KeySetResult KeySet::parse(std::string_view jwksJson, const std::vector<Alg>& al
     result.error = "JWKS larger than 1 MiB";
     return result;
   }
-  JsonResult doc = parseJsonStrict(jwksJson, JsonLimits{kMaxJwksBytes, 16});
-  if (!doc.value) {
-    result.error = "JWKS is not valid JSON (" + doc.error + ")";
+  auto doc = kit::parseJson(jwksJson, kit::JsonLimits{kMaxJwksBytes, 16});
+  if (!doc) {
+    result.error = "JWKS is not valid JSON (" + doc.message() + ")";
     return result;
   }
-  const Json* keys = doc.value->find("keys");
-  if (keys == nullptr || keys->type != Json::Type::Array) {
+  const Json* keys = doc->find("keys");
+  if (keys == nullptr || keys->kind != Json::Kind::Array) {
     result.error = "JWKS has no \"keys\" array";
     return result;
   }
@@ -204,13 +208,13 @@ KeySetResult KeySet::parse(std::string_view jwksJson, const std::vector<Alg>& al
     const Json& jwk = keys->items[i];
     std::string label = "keys[" + std::to_string(i) + "]";
     auto skipped = [&](const std::string& reason) { result.skipped.push_back(label + ": " + reason); };
-    if (jwk.type != Json::Type::Object) {
+    if (jwk.kind != Json::Kind::Object) {
       skipped("not an object");
       continue;
     }
     std::string kid;
     if (const Json* k = jwk.find("kid")) {
-      if (k->type != Json::Type::String) {
+      if (k->kind != Json::Kind::String) {
         skipped("kid is not a string");
         continue;
       }
@@ -218,14 +222,14 @@ KeySetResult KeySet::parse(std::string_view jwksJson, const std::vector<Alg>& al
       label += " (kid \"" + printableKid(kid) + "\")";
     }
     const Json* use = jwk.find("use");
-    if (use != nullptr && (use->type != Json::Type::String || use->text != "sig")) {
+    if (use != nullptr && (use->kind != Json::Kind::String || use->text != "sig")) {
       skipped("use is not \"sig\"");
       continue;
     }
     if (const Json* ops = jwk.find("key_ops")) {
       bool verify = false;
-      if (ops->type == Json::Type::Array) {
-        for (const Json& op : ops->items) verify = verify || (op.type == Json::Type::String && op.text == "verify");
+      if (ops->kind == Json::Kind::Array) {
+        for (const Json& op : ops->items) verify = verify || (op.kind == Json::Kind::String && op.text == "verify");
       }
       if (!verify) {
         skipped("key_ops does not include \"verify\"");
@@ -239,7 +243,7 @@ KeySetResult KeySet::parse(std::string_view jwksJson, const std::vector<Alg>& al
       continue;
     }
     const Json* kty = jwk.find("kty");
-    if (kty == nullptr || kty->type != Json::Type::String) {
+    if (kty == nullptr || kty->kind != Json::Kind::String) {
       skipped("kty missing");
       continue;
     }
@@ -256,7 +260,7 @@ KeySetResult KeySet::parse(std::string_view jwksJson, const std::vector<Alg>& al
     }
     Alg alg = defaultAlg;
     if (const Json* a = jwk.find("alg")) {
-      std::optional<Alg> named = a->type == Json::Type::String ? algFromName(a->text) : std::nullopt;
+      std::optional<Alg> named = a->kind == Json::Kind::String ? algFromName(a->text) : std::nullopt;
       bool fits = named && (defaultAlg == Alg::RS256 ? (*named == Alg::RS256 || *named == Alg::PS256) : *named == defaultAlg);
       if (!fits) {
         skipped("unsupported alg for this kty");

@@ -12,14 +12,14 @@
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 
-#include "gatehouse/oauth2/base64url.h"
+#include "gatehouse/kit/codec.h"
 
 namespace gatehouse::oauth2 {
 
 namespace {
 
 constexpr std::size_t kMaxTokenBytes = 8192;
-constexpr JsonLimits kTokenJsonLimits{kMaxTokenBytes, 16};
+constexpr kit::JsonLimits kTokenJsonLimits{kMaxTokenBytes, 16};
 
 // Order n of the P-256 group (SEC 2), big-endian: ECDSA needs 0 < r, s < n.
 constexpr std::array<unsigned char, 32> kP256Order = {
@@ -176,24 +176,24 @@ JwsResult verifyImpl(std::string_view token, const KeySet& keys, const std::vect
   // is used up before the next is decoded, and none of them needs a heap allocation.
   unsigned char buf[kMaxDecodedBytes];
   auto asText = [&buf](std::size_t size) { return std::string_view(reinterpret_cast<const char*>(buf), size); };
-  auto headerSize = base64UrlDecodeInto(headerB64, buf, sizeof buf);
+  auto headerSize = kit::base64UrlDecodeInto(headerB64, buf, sizeof buf);
   if (!headerSize) return failure("header is not base64url");
-  JsonResult header = parseJsonStrict(asText(*headerSize), kTokenJsonLimits);
-  if (!header.value || header.value->type != Json::Type::Object) return failure("header is not a JSON object");
+  auto header = kit::parseJson(asText(*headerSize), kTokenJsonLimits);
+  if (!header || !header->isObject()) return failure("header is not a JSON object");
 
-  const Json* algMember = header.value->find("alg");
-  if (algMember == nullptr || algMember->type != Json::Type::String) return failure("header has no alg");
+  const Json* algMember = header->find("alg");
+  if (algMember == nullptr || algMember->kind != Json::Kind::String) return failure("header has no alg");
   std::optional<Alg> alg = algFromName(algMember->text);
   if (!alg) return failure("algorithm not supported");
   if (!contains(allowed, *alg)) return failure("algorithm not allowed");
   // RFC 7515 section 4.1.11: extensions we do not implement must not be ignored; we implement none.
-  if (header.value->find("crit") != nullptr) return failure("crit header not supported");
+  if (header->find("crit") != nullptr) return failure("crit header not supported");
 
   // Only kid selects the key; jwk/jku/x5u/x5c/x5t are deliberately never read.
   const Jwk* jwk = nullptr;
   std::string kid;
-  if (const Json* kidMember = header.value->find("kid")) {
-    if (kidMember->type != Json::Type::String) return failure("header kid is not a string");
+  if (const Json* kidMember = header->find("kid")) {
+    if (kidMember->kind != Json::Kind::String) return failure("header kid is not a string");
     kid = kidMember->text;
     jwk = keys.find(kid);
     if (jwk == nullptr) return failure("unknown key id", true);
@@ -203,7 +203,7 @@ JwsResult verifyImpl(std::string_view token, const KeySet& keys, const std::vect
   }
   if (jwk->alg != *alg) return failure("algorithm not allowed for this key");
 
-  auto signatureSize = base64UrlDecodeInto(signatureB64, buf, sizeof buf);
+  auto signatureSize = kit::base64UrlDecodeInto(signatureB64, buf, sizeof buf);
   if (!signatureSize) return failure("signature is not base64url");
   bool verified = verifySignature(*jwk, token.substr(0, dot2), digest, buf, *signatureSize);
   // Do not leave failed-verify entries in this thread's OpenSSL error queue. A successful verify
@@ -211,13 +211,13 @@ JwsResult verifyImpl(std::string_view token, const KeySet& keys, const std::vect
   if (!verified || ERR_peek_error() != 0) ERR_clear_error();
   if (!verified) return failure("signature does not verify");
 
-  auto payloadSize = base64UrlDecodeInto(payloadB64, buf, sizeof buf);
+  auto payloadSize = kit::base64UrlDecodeInto(payloadB64, buf, sizeof buf);
   if (!payloadSize) return failure("payload is not base64url");
-  JsonResult payload = parseJsonStrict(asText(*payloadSize), kTokenJsonLimits);
-  if (!payload.value || payload.value->type != Json::Type::Object) return failure("payload is not a JSON object");
+  auto payload = kit::parseJson(asText(*payloadSize), kTokenJsonLimits);
+  if (!payload || !payload->isObject()) return failure("payload is not a JSON object");
 
   JwsResult result;
-  result.ok = JwsVerified{std::move(*header.value), std::move(*payload.value), std::move(kid), *alg};
+  result.ok = JwsVerified{std::move(*header), std::move(*payload), std::move(kid), *alg};
   return result;
 }
 

@@ -13,9 +13,11 @@
 
 #include <istream>
 
-#include "gatehouse/oauth2/json.h"
+#include "gatehouse/kit/json.h"
 
 namespace gatehouse::oauth2 {
+
+using kit::Json;
 
 namespace {
 
@@ -115,10 +117,10 @@ std::string fetchText(const HttpGet& get, const std::string& url, const char* wh
 std::string fetchJson(const HttpGet& get, const std::string& url, const char* what, Json& out) {
   std::string body;
   if (std::string e = fetchText(get, url, what, body); !e.empty()) return e;
-  JsonResult parsed = parseJsonStrict(body, JsonLimits{kMaxDocumentBytes, 16});
-  if (!parsed.value) return std::string("the ") + what + " at " + url + " is not valid JSON: " + parsed.error;
-  if (parsed.value->type != Json::Type::Object) return std::string("the ") + what + " at " + url + " is not a JSON object";
-  out = std::move(*parsed.value);
+  auto parsed = kit::parseJson(body, kit::JsonLimits{kMaxDocumentBytes, 16});
+  if (!parsed) return std::string("the ") + what + " at " + url + " is not valid JSON: " + parsed.message();
+  if (!parsed->isObject()) return std::string("the ") + what + " at " + url + " is not a JSON object";
+  out = std::move(*parsed);
   return {};
 }
 
@@ -206,18 +208,18 @@ std::string KeySource::discover() {
   Json doc;
   if (std::string e = fetchJson(get_, url, "discovery document", doc); !e.empty()) return e;
   const Json* issuer = doc.find("issuer");
-  if (issuer == nullptr || issuer->type != Json::Type::String || issuer->text != options_.issuer) {
+  if (issuer == nullptr || issuer->kind != Json::Kind::String || issuer->text != options_.issuer) {
     return "the discovery document at " + url + " names another issuer than the configured '" + options_.issuer +
            "' (they must be equal, character for character)";
   }
   const Json* jwks = doc.find("jwks_uri");
-  if (jwks == nullptr || jwks->type != Json::Type::String || jwks->text.empty()) {
+  if (jwks == nullptr || jwks->kind != Json::Kind::String || jwks->text.empty()) {
     return "the discovery document at " + url + " has no jwks_uri";
   }
   if (std::string why = checkFetchUrl(jwks->text, options_); !why.empty()) return "jwks_uri refused: " + why;
   jwksUri_ = jwks->text;
   const Json* introspection = doc.find("introspection_endpoint");
-  if (introspection != nullptr && introspection->type == Json::Type::String &&
+  if (introspection != nullptr && introspection->kind == Json::Kind::String &&
       checkFetchUrl(introspection->text, options_).empty()) {
     std::lock_guard lock(mu_);
     introspectionEndpoint_ = introspection->text;

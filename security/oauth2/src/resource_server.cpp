@@ -6,6 +6,7 @@
 
 #include <openssl/evp.h>
 
+#include "gatehouse/kit/codec.h"
 #include "gatehouse/oauth2/jws.h"
 
 namespace gatehouse::oauth2 {
@@ -75,14 +76,6 @@ std::string formEncode(std::string_view in) {
       out.push_back(kHex[c & 15]);
     }
   }
-  return out;
-}
-
-std::string base64Standard(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  out.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
   return out;
 }
 
@@ -169,19 +162,18 @@ Authentication ResourceServer::introspect(std::string_view token, std::int64_t n
   if (endpoint.empty()) return {nullptr, "the identity provider's introspection endpoint is not known"};
   const std::string form = "token=" + formEncode(token) + "&token_type_hint=access_token";
   const std::string authorization =
-      "Basic " + base64Standard(formEncode(options_.introspectionClientId) + ":" +
+      "Basic " + kit::base64Encode(formEncode(options_.introspectionClientId) + ":" +
                                 formEncode(options_.introspectionClientSecret));
   HttpAnswer answer = post_(endpoint, form, authorization, kMaxIntrospectionBytes);
   if (!answer.error.empty() || answer.status != 200) return {nullptr, "token introspection failed"};
-  JsonResult parsed = parseJsonStrict(answer.body, JsonLimits{kMaxIntrospectionBytes, 16});
-  if (!parsed.value || parsed.value->type != Json::Type::Object) return {nullptr, "token introspection failed"};
-  const Json* active = parsed.value->find("active");
-  if (active == nullptr || active->type != Json::Type::Bool || !active->b) return {nullptr, "the token is not active"};
+  auto parsed = kit::parseJson(answer.body, kit::JsonLimits{kMaxIntrospectionBytes, 16});
+  if (!parsed || !parsed->isObject()) return {nullptr, "token introspection failed"};
+  const Json* active = parsed->find("active");
+  if (active == nullptr || !active->isBoolean() || !active->boolean) return {nullptr, "the token is not active"};
   // The answer carries the token's claims: the same checks as a JWT's (exp, iss, aud, roles).
   JwsVerified claims;
-  JsonResult header = parseJsonStrict(R"({"typ":"at+jwt"})");
-  claims.header = std::move(*header.value);
-  claims.payload = std::move(*parsed.value);
+  claims.header = *kit::parseJson(R"({"typ":"at+jwt"})");
+  claims.payload = std::move(*parsed);
   ClaimsResult checked = checkClaims(std::move(claims), rules_, nowUnix);
   if (!checked.ok) return {nullptr, checked.error};
   validUntil = std::min(checked.ok->expires, nowUnix + options_.introspectionCacheMaxS);

@@ -12,8 +12,11 @@
 
 #include "gatehouse/bridge/mqtt/mapping.h"
 #include "gatehouse/bridge/mqtt/payload.h"
+#include "gatehouse/kit/codec.h"
+#include "gatehouse/kit/json.h"
 
 using namespace gatehouse::bridge::mqtt;
+namespace kit = gatehouse::kit;
 using gatehouse::sdk::ValueType;
 
 namespace {
@@ -77,17 +80,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   switch (selector & 7) {
     case 0: {   // JSON + pointer + conversion
       const auto [pointerText, payload] = splitLine(input);
-      auto doc = parseJson(payload);
+      auto doc = kit::parseJson(payload, kPayloadJsonLimits);
       if (!doc) {
         if (doc.message().empty()) fail("JSON error without a message", input);
         break;
       }
-      const std::string text = toJsonText(*doc);
-      auto again = parseJson(text);
-      if (!again || toJsonText(*again) != text) fail("JSON text does not re-read to itself", input);
-      auto tokens = parsePointer(pointerText);
+      const std::string text = kit::toJsonText(*doc);
+      auto again = kit::parseJson(text, kPayloadJsonLimits);
+      if (!again || kit::toJsonText(*again) != text) fail("JSON text does not re-read to itself", input);
+      auto tokens = kit::parsePointer(pointerText);
       if (!tokens) break;
-      auto at = resolvePointer(*doc, *tokens);
+      auto at = kit::resolvePointer(*doc, *tokens);
       if (!at) break;
       (void)valueFromJson(**at, type);
       for (auto f : {TimestampFormat::Seconds, TimestampFormat::Millis, TimestampFormat::Iso8601}) {
@@ -97,7 +100,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       break;
     }
     case 1: {   // hex
-      auto bytes = decodeHex(input);
+      auto bytes = kit::hexDecode(input);
       if (!bytes) break;
       std::string_view digits = input;
       if (digits.size() >= 2 && digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) digits.remove_prefix(2);
@@ -105,12 +108,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       break;
     }
     case 2: {   // base64: strict means canonical, so re-encoding gives the input back
-      auto bytes = decodeBase64(input);
-      if (bytes && encodeBase64(*bytes) != input) fail("accepted base64 is not canonical", input);
+      auto bytes = kit::base64Decode(input);
+      if (bytes && kit::base64Encode(*bytes) != input) fail("accepted base64 is not canonical", input);
       break;
     }
     case 3: {   // ISO-8601
-      auto ts = parseIso8601(input);
+      auto ts = kit::parseIso8601(input);
       if (ts && (*ts < 0 || *ts > kMaxMs)) fail("ISO-8601 timestamp out of range", input);
       break;
     }

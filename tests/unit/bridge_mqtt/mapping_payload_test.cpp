@@ -1,9 +1,10 @@
-// The MQTT mapping engine's payload functions (bridges/mqtt/mapping/include/mqtt/payload.h, json.h).
+// The MQTT mapping engine's payload functions (bridges/mqtt/mapping/include/gatehouse/bridge/mqtt/payload.h).
+// The JSON reader, pointers and codecs they use are the kit's and are tested with it
+// (tests/unit/sdk_kit: json_test.cpp, codec_test.cpp).
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "gatehouse/bridge/mqtt/json.h"
 #include "gatehouse/bridge/mqtt/payload.h"
 
 namespace gatehouse::bridge::mqtt {
@@ -12,140 +13,8 @@ namespace {
 using sdk::Value;
 using sdk::ValueType;
 
-std::string jsonError(std::string_view text) {
-  auto r = parseJson(text);
-  EXPECT_FALSE(r) << text;
-  return r.message();
-}
-
-TEST(MappingJson, ParsesAndWritesCompactText) {
-  auto r = parseJson(" {\"a\" : [1, 2.50, -3e2, true, false, null], \"b\":{\"c\":\"x\\ny\"}} ");
-  ASSERT_TRUE(r) << r.message();
-  EXPECT_EQ(toJsonText(*r), "{\"a\":[1,2.50,-3e2,true,false,null],\"b\":{\"c\":\"x\\ny\"}}");
-  EXPECT_EQ(r->member("a")->items.size(), 6u);
-  EXPECT_DOUBLE_EQ(r->member("a")->items[2].number, -300.0);
-}
-
-TEST(MappingJson, DecodesEscapesAndSurrogatePairs) {
-  auto r = parseJson(R"("\u00e9\ud83d\ude00\/\t")");
-  ASSERT_TRUE(r) << r.message();
-  EXPECT_EQ(r->text, "\xC3\xA9\xF0\x9F\x98\x80/\t");
-}
-
-TEST(MappingJson, RefusesBadInputWithOffsets) {
-  EXPECT_EQ(jsonError(R"({"a":1,"a":2})"), "invalid JSON: duplicate member name \"a\" at offset 7");
-  EXPECT_EQ(jsonError("[1,]"), "invalid JSON: unexpected character at offset 3");
-  EXPECT_EQ(jsonError("01"), "invalid JSON: unexpected text after the JSON value at offset 1");
-  EXPECT_EQ(jsonError("1e999"), "invalid JSON: number 1e999 is outside the range of a double at offset 0");
-  EXPECT_EQ(jsonError("\"\\ud800\""), "invalid JSON: high surrogate without a low surrogate at offset 7");
-  EXPECT_EQ(jsonError("\"\\udc00\""), "invalid JSON: lone low surrogate in a \\u escape at offset 7");
-  EXPECT_EQ(jsonError("\"a\x01\""), "invalid JSON: control character in a string at offset 2");
-  EXPECT_EQ(jsonError("\"\xC0\xAF\""), "invalid JSON: invalid UTF-8 in a string at offset 1");
-  EXPECT_EQ(jsonError("\"\xED\xA0\x80\""), "invalid JSON: invalid UTF-8 in a string at offset 1");
-  EXPECT_EQ(jsonError("\"\\x\""), "invalid JSON: unknown escape at offset 2");
-  EXPECT_EQ(jsonError("\"abc"), "invalid JSON: unterminated string at offset 4");
-  EXPECT_EQ(jsonError("tru"), "invalid JSON: unknown literal at offset 0");
-  EXPECT_EQ(jsonError(""), "invalid JSON: unexpected end of input at offset 0");
-  EXPECT_EQ(jsonError("{\"a\" 1}"), "invalid JSON: expected ':' after a member name at offset 5");
-  EXPECT_EQ(jsonError("{1:2}"), "invalid JSON: expected a member name in quotes at offset 1");
-  EXPECT_EQ(jsonError("[1 2]"), "invalid JSON: expected ',' or ']' in an array at offset 3");
-  EXPECT_EQ(jsonError("-"), "invalid JSON: expected a digit at offset 1");
-  EXPECT_EQ(jsonError("1."), "invalid JSON: expected a digit after '.' at offset 2");
-  EXPECT_EQ(jsonError("1e"), "invalid JSON: expected a digit in the exponent at offset 2");
-}
-
-TEST(MappingJson, DepthAndSizeAreBounded) {
-  std::string ok(32, '['), tooDeep(33, '[');
-  ok += std::string(32, ']');
-  tooDeep += std::string(33, ']');
-  EXPECT_TRUE(parseJson(ok));
-  EXPECT_EQ(jsonError(tooDeep), "invalid JSON: nesting deeper than 32 at offset 32");
-  // D4: depth 10^4 refused quickly, without recursing that deep.
-  EXPECT_FALSE(parseJson(std::string(10000, '[')));
-  const std::string big = "\"" + std::string(256 * 1024, 'a') + "\"";
-  EXPECT_EQ(jsonError(big), "JSON payload of 262146 bytes is larger than the limit of 262144 bytes");
-}
-
-TEST(MappingJson, DuplicateDetectionScalesToManyMembers) {
-  std::string text = "{";
-  for (int i = 0; i < 20000; ++i) text += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":0";
-  EXPECT_TRUE(parseJson(text + "}"));
-  EXPECT_FALSE(parseJson(text + ",\"k19999\":1}"));
-}
-
-TEST(MappingPointer, Rfc6901) {
-  auto doc = parseJson(R"({"a/b":1,"m~n":2,"arr":[10,20],"":{"x":3}})");
-  ASSERT_TRUE(doc);
-  auto at = [&](std::string_view p) -> Result<const JsonValue*> {
-    auto t = parsePointer(p);
-    if (!t) return kit::badRequest(t.message());
-    return resolvePointer(*doc, *t);
-  };
-  EXPECT_EQ((*at("/a~1b"))->text, "1");
-  EXPECT_EQ((*at("/m~0n"))->text, "2");
-  EXPECT_EQ((*at("/arr/1"))->text, "20");
-  EXPECT_EQ((*at("//x"))->text, "3");
-  EXPECT_EQ(*at(""), &*doc);
-  EXPECT_EQ(at("/nope").message(), "no member at /nope");
-  EXPECT_EQ(at("/arr/2").message(), "no array element at /arr/2 (the array has 2 elements)");
-  EXPECT_EQ(at("/arr/01").message(), "no array element at /arr/01 (an index is a number without leading zeros)");
-  EXPECT_EQ(at("/arr/-").message(), "no array element at /arr/- (an index is a number without leading zeros)");
-  EXPECT_EQ(at("/a~1b/c").message(), "no value at /a~1b/c: /a~1b is a number");
-  EXPECT_EQ(at("a").message(), "JSON pointer \"a\" must be empty or start with '/'");
-  EXPECT_EQ(at("/a~2").message(), "JSON pointer \"/a~2\": '~' must be followed by 0 or 1 (RFC 6901)");
-  EXPECT_EQ(at("/a~").message(), "JSON pointer \"/a~\": '~' must be followed by 0 or 1 (RFC 6901)");
-}
-
-TEST(MappingHex, DecodesStrictly) {
-  EXPECT_EQ(*decodeHex("0xDEadBE"), "\xDE\xAD\xBE");
-  EXPECT_EQ(*decodeHex("0X00ff"), std::string("\x00\xff", 2));
-  EXPECT_EQ(*decodeHex(""), "");
-  EXPECT_EQ(decodeHex("abc").message(), "hex text has an odd number of digits (3)");
-  EXPECT_EQ(decodeHex("0a g0").message(), "hex text has an odd number of digits (5)");
-  EXPECT_EQ(decodeHex("0ag0").message(), "hex text has a non-hex character at offset 2");
-  EXPECT_EQ(decodeHex("0a0 ").message(), "hex text has a non-hex character at offset 3");
-}
-
-TEST(MappingBase64, DecodesStrictAndCanonical) {
-  EXPECT_EQ(*decodeBase64("aGVsbG8="), "hello");
-  EXPECT_EQ(*decodeBase64("aGk="), "hi");
-  EXPECT_EQ(*decodeBase64("aGVs"), "hel");
-  EXPECT_EQ(*decodeBase64(""), "");
-  EXPECT_EQ(decodeBase64("aGk").message(), "base64 text length 3 is not a multiple of 4");
-  EXPECT_EQ(decodeBase64("aGl=").message(), "base64 text is not canonical: unused bits in the last group are not zero");
-  EXPECT_EQ(decodeBase64("aR==").message(), "base64 text is not canonical: unused bits in the last group are not zero");
-  EXPECT_EQ(decodeBase64("a=k=").message(), "base64 padding '=' inside the text at offset 1");
-  EXPECT_EQ(decodeBase64("aG-_").message(), "base64 text has a character outside the standard alphabet at offset 2 (base64url is not accepted)");
-  EXPECT_EQ(decodeBase64("aG k").message(), "base64 text has a character outside the standard alphabet at offset 2");
-  for (std::string s : {"", "f", "fo", "foo", "foob", "fooba", "foobar"}) EXPECT_EQ(*decodeBase64(encodeBase64(s)), s);
-  EXPECT_EQ(encodeBase64("foobar"), "Zm9vYmFy");
-}
-
-TEST(MappingTimestamp, Iso8601) {
-  EXPECT_EQ(*parseIso8601("1970-01-01T00:00:00Z"), 0);
-  EXPECT_EQ(*parseIso8601("2024-02-29T12:00:00.5Z"), 1709208000500);
-  EXPECT_EQ(*parseIso8601("2024-02-29T14:00:00.123456+02:00"), 1709208000123);
-  EXPECT_EQ(*parseIso8601("2024-02-29T10:30:00-01:30"), 1709208000000);
-  EXPECT_EQ(*parseIso8601("9999-12-31T23:59:59.999Z"), 253402300799999);
-  EXPECT_EQ(parseIso8601("1969-12-31T23:59:59Z").message(), "timestamp \"1969-12-31T23:59:59Z\" is before 1970");
-  EXPECT_EQ(parseIso8601("1970-01-01T00:30:00+01:00").message(), "timestamp \"1970-01-01T00:30:00+01:00\" is before 1970");
-  EXPECT_EQ(parseIso8601("2023-02-29T00:00:00Z").message(), "timestamp \"2023-02-29T00:00:00Z\" has no day 29 in that month");
-  EXPECT_EQ(parseIso8601("2023-13-01T00:00:00Z").message(), "timestamp \"2023-13-01T00:00:00Z\" has no month 13");
-  EXPECT_EQ(parseIso8601("2023-01-01T24:00:00Z").message(), "timestamp \"2023-01-01T24:00:00Z\" has a time of day out of range");
-  EXPECT_EQ(parseIso8601("2023-01-01T00:00:00").message(),
-            "timestamp \"2023-01-01T00:00:00\" is not ISO-8601 YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM)");
-  EXPECT_EQ(parseIso8601("2023-01-01T00:00:00+0100").message(),
-            "timestamp \"2023-01-01T00:00:00+0100\" is not ISO-8601 YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM)");
-  EXPECT_EQ(parseIso8601("2023-01-01 00:00:00Z").message(),
-            "timestamp \"2023-01-01 00:00:00Z\" is not ISO-8601 YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM)");
-  EXPECT_EQ(parseIso8601("2023-01-01T00:00:00.Z").message(),
-            "timestamp \"2023-01-01T00:00:00.Z\" is not ISO-8601 YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM)");
-  EXPECT_EQ(parseIso8601("2023-01-01T00:00:00.123X").message(),
-            "timestamp \"2023-01-01T00:00:00.123X\" is not ISO-8601 YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM): a zone (Z or +HH:MM) is required");
-}
-
 TEST(MappingTimestamp, FromJsonNumbersAndStrings) {
-  auto ts = [](std::string_view json, TimestampFormat f) { return timestampFromJson(*parseJson(json), f); };
+  auto ts = [](std::string_view json, TimestampFormat f) { return timestampFromJson(*kit::parseJson(json), f); };
   EXPECT_EQ(*ts("1700000000", TimestampFormat::Seconds), 1700000000000);
   EXPECT_EQ(*ts("1700000000.25", TimestampFormat::Seconds), 1700000000250);
   EXPECT_EQ(*ts("\"1700000000\"", TimestampFormat::Seconds), 1700000000000);
@@ -165,7 +34,7 @@ TEST(MappingTimestamp, FromJsonNumbersAndStrings) {
 }
 
 TEST(MappingConvert, JsonToDeclaredTypesLosesNothing) {
-  auto conv = [](std::string_view json, ValueType t) { return valueFromJson(*parseJson(json), t); };
+  auto conv = [](std::string_view json, ValueType t) { return valueFromJson(*kit::parseJson(json), t); };
   EXPECT_EQ(*conv("21.5", ValueType::Double), Value::ofDouble(21.5));
   EXPECT_EQ(*conv("7", ValueType::Int), Value::ofInt(7));
   EXPECT_EQ(*conv("7.0", ValueType::Int), Value::ofInt(7));
@@ -225,15 +94,6 @@ TEST(MappingConvert, NamesOfFormatsAndTypes) {
   EXPECT_EQ(parseValueType("float").message(), "must be one of double, int, long, boolean, string, json, bytes; found \"float\"");
   EXPECT_EQ(*parseTimestampFormat("iso8601"), TimestampFormat::Iso8601);
   EXPECT_EQ(parseTimestampFormat("ms").message(), "must be one of seconds, millis, iso8601; found \"ms\"");
-}
-
-TEST(MappingConvert, SdkValuesAsJson) {
-  EXPECT_EQ(*toJsonText(Value::ofInt(-3)), "-3");
-  EXPECT_EQ(*toJsonText(Value::ofDouble(0.1)), "0.1");
-  EXPECT_EQ(*toJsonText(Value::ofString("a\"b")), "\"a\\\"b\"");
-  EXPECT_EQ(*toJsonText(Value::ofBytes("hi")), "\"aGk=\"");
-  EXPECT_EQ(*toJsonText(Value::null(ValueType::Int)), "null");
-  EXPECT_EQ(toJsonText(Value::ofDouble(1.0 / 0.0)).message(), "a non-finite number cannot be written as JSON");
 }
 
 }  // namespace

@@ -16,8 +16,13 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 
-#include "gatehouse/oauth2/base64url.h"
+#include "gatehouse/kit/codec.h"
 #include "gatehouse/oauth2/jwk.h"
+
+namespace gatehouse::oauth2 {
+using kit::base64UrlDecode;   // the kit's codec (kit/codec.h)
+using kit::base64UrlEncode;
+}  // namespace gatehouse::oauth2
 
 namespace gatehouse::oauth2::testkeys {
 

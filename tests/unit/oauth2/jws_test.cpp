@@ -18,8 +18,13 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
-#include "gatehouse/oauth2/base64url.h"
+#include "gatehouse/kit/codec.h"
 #include "gatehouse/oauth2/jws.h"
+
+namespace gatehouse::oauth2 {
+using kit::base64UrlDecode;   // the kit's codec (kit/codec.h)
+using kit::base64UrlEncode;
+}  // namespace gatehouse::oauth2
 
 // Defined in jwk_test.cpp.
 namespace gatehouse::oauth2::testkeys {

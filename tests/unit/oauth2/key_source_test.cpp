@@ -17,9 +17,14 @@
 #include <thread>
 #include <vector>
 
-#include "gatehouse/oauth2/base64url.h"
+#include "gatehouse/kit/codec.h"
 #include "gatehouse/oauth2/key_source.h"
 #include "gatehouse/oauth2/resource_server.h"
+
+namespace gatehouse::oauth2 {
+using kit::base64UrlDecode;   // the kit's codec (kit/codec.h)
+using kit::base64UrlEncode;
+}  // namespace gatehouse::oauth2
 
 namespace gatehouse::oauth2 {
 namespace {

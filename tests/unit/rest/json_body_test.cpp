@@ -89,3 +89,36 @@ TEST(JsonBody, SnapshotOptions) {
   EXPECT_FALSE(parseSnapshotBody(R"({"other": 1})").ok());
   EXPECT_FALSE(parseSnapshotBody("[]").ok());
 }
+
+TEST(JsonBody, DuplicateKeysAreRefused) {
+  // Poco kept the last of two equal keys; the kit's reader refuses them (two readers of one body
+  // must not disagree), so the answer is a 400.
+  for (const char* body : {R"({"value": "a", "value": "b"})", R"({"value": {"k": 1, "k": 2}})",
+                           R"({"parameters":[{"name":"a","name":"b","value":1}]})"}) {
+    auto set = parseSetBody(body);
+    auto act = parseActBody(body);
+    ASSERT_FALSE(set.ok()) << body;
+    ASSERT_FALSE(act.ok()) << body;
+    EXPECT_EQ(set.error().code, ErrorCode::BadRequest);
+    EXPECT_NE(set.error().message.find("duplicate member name"), std::string::npos) << set.error().message;
+  }
+  auto snap = parseSnapshotBody(R"json({"filter":"(a=1)","filter":"(b=2)"})json");
+  ASSERT_FALSE(snap.ok());
+  EXPECT_EQ(snap.error().code, ErrorCode::BadRequest);
+}
+
+TEST(JsonBody, NumbersAndOrderAsPocoGaveThem) {
+  EXPECT_EQ(*parseSetBody(R"({"value": -9223372036854775808})"), Value::ofLong(INT64_MIN));
+  EXPECT_EQ(*parseSetBody(R"({"value": 1.0})"), Value::ofDouble(1.0));
+  EXPECT_EQ(*parseSetBody(R"({"value": 1e2})"), Value::ofDouble(100.0));
+  EXPECT_EQ(*parseSetBody(R"({"value": 18446744073709551616})"), Value::ofDouble(18446744073709551616.0));
+  EXPECT_EQ(*parseSetBody(R"({"value": -9223372036854775809})"), Value::ofDouble(-9223372036854775809.0));
+  EXPECT_NE(parseSetBody(R"({"value": 1e400})").error().message.find("not valid JSON"), std::string::npos);
+  // ACT parameters given as an object come by name, as Poco's objects iterated them.
+  auto act = parseActBody(R"({"zeta": 1, "alpha": "x"})");
+  ASSERT_TRUE(act.ok());
+  ASSERT_EQ(act->size(), 2u);
+  EXPECT_EQ((*act)[0].name, "alpha");
+  EXPECT_EQ((*act)[1].name, "zeta");
+  EXPECT_EQ(parseSetBody(R"({"value": [{"b":1,"a":[true,null,"s"]}]})")->asString(), R"([{"a":[true,null,"s"],"b":1}])");
+}

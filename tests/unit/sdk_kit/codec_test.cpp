@@ -132,5 +132,55 @@ TEST(KitCodec, QuotedForMessages) {
   EXPECT_EQ(quoteForMessage(std::string(100, 'x'), 4), "\"xxxx...\"");
 }
 
+// Moved from tests/unit/bridge_mqtt/mapping_payload_test.cpp with the MQTT mapping engine's own
+// decoders, which the kit's replaced: the same inputs give the same answers and messages.
+TEST(KitCodec, HexAsTheMqttBridgeDecodedIt) {
+  EXPECT_EQ(*hexDecode("0xDEadBE"), "\xDE\xAD\xBE");
+  EXPECT_EQ(*hexDecode("0X00ff"), std::string("\x00\xff", 2));
+  EXPECT_EQ(*hexDecode(""), "");
+  EXPECT_EQ(hexDecode("abc").message(), "hex text has an odd number of digits (3)");
+  EXPECT_EQ(hexDecode("0a g0").message(), "hex text has an odd number of digits (5)");
+  EXPECT_EQ(hexDecode("0ag0").message(), "hex text has a non-hex character at offset 2");
+  EXPECT_EQ(hexDecode("0a0 ").message(), "hex text has a non-hex character at offset 3");
+}
+
+TEST(KitCodec, Base64AsTheMqttBridgeDecodedIt) {
+  EXPECT_EQ(*base64Decode("aGVsbG8="), "hello");
+  EXPECT_EQ(*base64Decode("aGk="), "hi");
+  EXPECT_EQ(*base64Decode("aGVs"), "hel");
+  EXPECT_EQ(*base64Decode(""), "");
+  EXPECT_EQ(base64Decode("aGk").message(), "base64 text length 3 is not a multiple of 4");
+  EXPECT_EQ(base64Decode("aGl=").message(), "base64 text is not canonical: unused bits in the last group are not zero");
+  EXPECT_EQ(base64Decode("aR==").message(), "base64 text is not canonical: unused bits in the last group are not zero");
+  EXPECT_EQ(base64Decode("a=k=").message(), "base64 padding '=' inside the text at offset 1");
+  EXPECT_EQ(base64Decode("aG-_").message(), "base64 text has a character outside the standard alphabet at offset 2 (base64url is not accepted)");
+  EXPECT_EQ(base64Decode("aG k").message(), "base64 text has a character outside the standard alphabet at offset 2");
+  for (std::string s : {"", "f", "fo", "foo", "foob", "fooba", "foobar"}) EXPECT_EQ(*base64Decode(base64Encode(s)), s);
+  EXPECT_EQ(base64Encode("foobar"), "Zm9vYmFy");
+}
+
+TEST(KitCodec, Iso8601AsTheMqttBridgeReadIt) {
+  EXPECT_EQ(*parseIso8601("1970-01-01T00:00:00Z"), 0);
+  EXPECT_EQ(*parseIso8601("2024-02-29T12:00:00.5Z"), 1709208000500);
+  EXPECT_EQ(*parseIso8601("2024-02-29T14:00:00.123456+02:00"), 1709208000123);
+  EXPECT_EQ(*parseIso8601("2024-02-29T10:30:00-01:30"), 1709208000000);
+  EXPECT_EQ(*parseIso8601("9999-12-31T23:59:59.999Z"), 253402300799999);
+  EXPECT_EQ(parseIso8601("1969-12-31T23:59:59Z").message(), "timestamp \"1969-12-31T23:59:59Z\" is before 1970");
+  EXPECT_EQ(parseIso8601("1970-01-01T00:30:00+01:00").message(), "timestamp \"1970-01-01T00:30:00+01:00\" is before 1970");
+  EXPECT_EQ(parseIso8601("2023-02-29T00:00:00Z").message(), "timestamp \"2023-02-29T00:00:00Z\" has no day 29 in that month");
+  EXPECT_EQ(parseIso8601("2023-13-01T00:00:00Z").message(), "timestamp \"2023-13-01T00:00:00Z\" has no month 13");
+  EXPECT_EQ(parseIso8601("2023-01-01T24:00:00Z").message(), "timestamp \"2023-01-01T24:00:00Z\" has a time of day out of range");
+  EXPECT_EQ(parseIso8601("2023-01-01T00:00:00").message(),
+            "timestamp \"2023-01-01T00:00:00\" is not ISO-8601 YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM)");
+  EXPECT_EQ(parseIso8601("2023-01-01T00:00:00+0100").message(),
+            "timestamp \"2023-01-01T00:00:00+0100\" is not ISO-8601 YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM)");
+  EXPECT_EQ(parseIso8601("2023-01-01 00:00:00Z").message(),
+            "timestamp \"2023-01-01 00:00:00Z\" is not ISO-8601 YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM)");
+  EXPECT_EQ(parseIso8601("2023-01-01T00:00:00.Z").message(),
+            "timestamp \"2023-01-01T00:00:00.Z\" is not ISO-8601 YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM)");
+  EXPECT_EQ(parseIso8601("2023-01-01T00:00:00.123X").message(),
+            "timestamp \"2023-01-01T00:00:00.123X\" is not ISO-8601 YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM): a zone (Z or +HH:MM) is required");
+}
+
 }  // namespace
 }  // namespace gatehouse::kit

@@ -23,7 +23,7 @@ constexpr std::size_t kMaxPayloadTemplate = 64 * 1024;
 
 std::string quoted(std::string_view s) {
   std::string out;
-  appendJsonString(out, s.substr(0, 64));
+  kit::json::appendString(out, s.substr(0, 64));
   if (s.size() > 64) out.insert(out.size() - 1, "...");
   return out;
 }
@@ -187,7 +187,7 @@ class Reader {
   std::optional<std::vector<std::string>> pointer(const YAML::Node& n, const std::string& path) {
     auto s = string(n, path);
     if (!s) return std::nullopt;
-    auto p = parsePointer(*s);
+    auto p = kit::parsePointer(*s);
     if (!p) { report(n, path, p.message()); return std::nullopt; }
     return std::move(p).value();
   }
@@ -486,7 +486,7 @@ class Reader {
           rule.key = key;
           if (!text->empty() && (*text)[0] == '/') {
             if (!json) { report(kv.second, kp, "a JSON pointer needs format: json; write a literal without a leading '/'"); ok = false; continue; }
-            auto p = parsePointer(*text);
+            auto p = kit::parsePointer(*text);
             if (!p) { report(kv.second, kp, p.message()); ok = false; continue; }
             rule.fromPayload = true;
             rule.pointer = *p;

@@ -12,12 +12,7 @@ bool isAdminResource(const std::string& key) {
   return key == "friendlyName" || key == "description" || key == "location";
 }
 
-std::string quoted(std::string_view s) {
-  std::string out;
-  appendJsonString(out, s.substr(0, 64));
-  if (s.size() > 64) out.insert(out.size() - 1, "...");
-  return out;
-}
+std::string quoted(std::string_view s) { return kit::quoteForMessage(s, 64); }
 
 // The name for one of provider/service/resource: the literal from the file, else the topic's
 // capture, which must pass D5.
@@ -140,7 +135,7 @@ std::vector<Subscription> MappingSet::subscriptions() const {
 
 Extracted MappingSet::apply(std::string_view topic, std::string_view payload) const {
   Extracted out;
-  std::optional<Result<JsonValue>> doc;   // parsed on first need, once per message
+  std::optional<Result<kit::Json>> doc;   // parsed on first need, once per message
   for (std::size_t index = 0; index < data_->mappings.size(); ++index) {
     const Mapping& m = data_->mappings[index];
     const auto captured = m.topic.match(topic);
@@ -155,15 +150,15 @@ Extracted MappingSet::apply(std::string_view topic, std::string_view payload) co
       fail("payload of " + std::to_string(payload.size()) + " bytes is larger than the limit of " + std::to_string(kMaxPayloadBytes) + " bytes");
       continue;
     }
-    const JsonValue* root = nullptr;
+    const kit::Json* root = nullptr;
     if (m.format == PayloadFormat::Json) {
-      if (!doc) doc = parseJson(payload);
+      if (!doc) doc = kit::parseJson(payload, kPayloadJsonLimits);
       if (!*doc) { fail(doc->message()); continue; }
       root = &doc->value();
     }
     std::int64_t timestampMs = 0;
     if (m.timestamp) {
-      auto at = resolvePointer(*root, m.timestamp->pointer);
+      auto at = kit::resolvePointer(*root, m.timestamp->pointer);
       if (!at) { fail("timestamp: " + at.message()); continue; }
       auto ts = timestampFromJson(**at, m.timestamp->format);
       if (!ts) { fail(ts.message()); continue; }
@@ -177,7 +172,7 @@ Extracted MappingSet::apply(std::string_view topic, std::string_view payload) co
       if (!resource) { problems += (problems.empty() ? "" : "; ") + resource.message(); continue; }
       Result<sdk::Value> value = kit::internal("not extracted");
       if (root != nullptr) {
-        auto at = resolvePointer(*root, rule.pointer);
+        auto at = kit::resolvePointer(*root, rule.pointer);
         value = at ? valueFromJson(**at, rule.type) : Result<sdk::Value>(at.error());
       } else {
         value = valueFromPayload(payload, m.format, rule.type);
@@ -208,10 +203,10 @@ Extracted MappingSet::apply(std::string_view topic, std::string_view payload) co
     for (const auto& rule : m.metadata) {
       sdk::Value value;
       if (rule.fromPayload) {
-        auto at = resolvePointer(*root, rule.pointer);
+        auto at = kit::resolvePointer(*root, rule.pointer);
         if (!at) continue;
-        const JsonValue& v = **at;
-        value = v.kind == JsonValue::Kind::String ? sdk::Value::ofString(v.text) : sdk::Value::ofJson(toJsonText(v));
+        const kit::Json& v = **at;
+        value = v.isString() ? sdk::Value::ofString(v.text) : sdk::Value::ofJson(kit::toJsonText(v));
       } else {
         value = sdk::Value::ofString(rule.literal);
       }
@@ -260,7 +255,7 @@ Result<CommandRoute> MappingSet::routeForSet(const std::string& provider, const 
       return kit::badRequest("the value for " + resource + " must be of type " + std::string(sdk::toString(rule.type)) + ", not " +
                      std::string(sdk::toString(value.type())));
     }
-    auto json = toJsonText(value);
+    auto json = kit::toJsonText(value);
     if (!json) return kit::badRequest(json.message());
     const std::map<std::string, std::string> names{{"provider", provider}, {"service", service}, {"resource", resource}};
     auto values = names;
@@ -281,10 +276,10 @@ Result<CommandRoute> MappingSet::routeForAct(const std::string& provider, const 
       if (a.name != resource) continue;
       std::string object = "{";
       for (const auto& [name, value] : params) {
-        auto json = toJsonText(value);
+        auto json = kit::toJsonText(value);
         if (!json) return kit::badRequest("parameter " + quoted(name) + ": " + json.message());
         if (object.size() > 1) object += ',';
-        appendJsonString(object, name);
+        kit::json::appendString(object, name);
         object += ':' + *json;
       }
       object += '}';
@@ -315,22 +310,22 @@ std::optional<CommandRoute> MappingSet::commandForAct(const std::string& provide
 Result<sdk::Value> parseAck(std::string_view payload, std::uint32_t type) {
   using R = Result<sdk::Value>;
   if (!sdk::isValidType(type)) return kit::badRequest("unknown value type " + std::to_string(type));
-  auto doc = parseJson(payload);
+  auto doc = kit::parseJson(payload, kPayloadJsonLimits);
   if (!doc) return kit::badRequest("the reply is not JSON: " + doc.message());
-  const JsonValue& root = *doc;
-  if (root.kind != JsonValue::Kind::Object) return kit::badRequest("the reply must be a JSON object with \"ok\", found a " + std::string(kindName(root.kind)));
-  const JsonValue* ok = root.member("ok");
-  if (ok == nullptr || ok->kind != JsonValue::Kind::Boolean) return kit::badRequest("the reply has no boolean \"ok\"");
+  const kit::Json& root = *doc;
+  if (!root.isObject()) return kit::badRequest("the reply must be a JSON object with \"ok\", found a " + std::string(kit::kindName(root.kind)));
+  const kit::Json* ok = root.find("ok");
+  if (ok == nullptr || !ok->isBoolean()) return kit::badRequest("the reply has no boolean \"ok\"");
   if (!ok->boolean) {
-    const JsonValue* error = root.member("error");
-    if (error != nullptr && error->kind == JsonValue::Kind::String && !error->text.empty()) {
+    const kit::Json* error = root.find("error");
+    if (error != nullptr && error->isString() && !error->text.empty()) {
       return kit::makeError(kit::ErrorCode::Conflict, "the device refused: " + error->text.substr(0, 256));
     }
     return kit::makeError(kit::ErrorCode::Conflict, "the device refused the command (no reason given)");
   }
   const auto t = static_cast<sdk::ValueType>(type);
-  const JsonValue* value = root.member("value");
-  if (value == nullptr || value->kind == JsonValue::Kind::Null) return R(sdk::Value::null(t));
+  const kit::Json* value = root.find("value");
+  if (value == nullptr || value->isNull()) return R(sdk::Value::null(t));
   auto v = valueFromJson(*value, t);
   if (!v) return kit::badRequest("the reply's value: " + v.message());
   return v;

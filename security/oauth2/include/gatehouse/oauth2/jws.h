@@ -9,10 +9,13 @@
 #include <string_view>
 #include <vector>
 
-#include "gatehouse/oauth2/json.h"
+#include "gatehouse/kit/json.h"
 #include "gatehouse/oauth2/jwk.h"
 
 namespace gatehouse::oauth2 {
+
+// Tokens, JWKS and discovery documents are read with the kit's strict JSON reader (kit/json.h).
+using kit::Json;
 
 // A token whose signature verified. Nothing in payload has been checked yet: use checkClaims().
 struct JwsVerified {

@@ -14,9 +14,10 @@
 #include <string>
 #include <string_view>
 
-#include "gatehouse/sdk/value.h"
-#include "gatehouse/bridge/mqtt/json.h"
+#include "gatehouse/kit/codec.h"
+#include "gatehouse/kit/json.h"
 #include "gatehouse/kit/result.h"
+#include "gatehouse/sdk/value.h"
 
 namespace gatehouse::bridge::mqtt {
 
@@ -34,35 +35,25 @@ std::string_view toString(PayloadFormat format);
 Result<sdk::ValueType> parseValueType(std::string_view name);
 Result<TimestampFormat> parseTimestampFormat(std::string_view name);
 
-// Length of the valid UTF-8 sequence at the start of `text` (1..4), 0 if it is not one
-// (overlong forms, surrogates and code points above U+10FFFF are invalid).
-std::size_t validUtf8Sequence(std::string_view text);
-bool isValidUtf8(std::string_view text);
-
-// Hex text: even length, case-insensitive, optional "0x"/"0X" prefix, nothing else (no spaces).
-Result<std::string> decodeHex(std::string_view text);
-// Standard base64 (RFC 4648 section 4), strict: length a multiple of 4, '=' padding only at the
-// end, unused bits zero (so each byte string has exactly one accepted encoding), no whitespace.
-Result<std::string> decodeBase64(std::string_view text);
-std::string encodeBase64(std::string_view bytes);
+// Hex, base64, UTF-8 and ISO-8601 are the kit's codecs (kit/codec.h: kit::hexDecode,
+// kit::base64Decode, kit::isValidUtf8, kit::parseIso8601, ...), JSON is the kit's reader
+// (kit/json.h): payloads are parsed with kPayloadJsonLimits.
+inline constexpr kit::JsonLimits kPayloadJsonLimits{kMaxPayloadBytes, 32};
 
 // "true"/"false"/"1"/"0"/"on"/"off", case-insensitive, surrounding ASCII whitespace ignored.
 Result<bool> parseBooleanText(std::string_view text);
-// A JSON number literal, surrounding ASCII whitespace ignored; the result is a Number JsonValue.
-Result<JsonValue> parseNumberText(std::string_view text);
+// A JSON number literal, surrounding ASCII whitespace ignored; the result is a Number.
+Result<kit::Json> parseNumberText(std::string_view text);
 
-// YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|+HH:MM|-HH:MM) -> ms since the Unix epoch (fraction truncated
-// to ms). Calendar-checked (month lengths, leap years); seconds 0..59; refused before 1970 or
-// after year 9999.
-Result<std::int64_t> parseIso8601(std::string_view text);
-// A timestamp taken from a JSON value: Seconds = number (integer or fractional) or a string
-// holding one; Millis = integral number or a string holding one; Iso8601 = string. Same range.
-Result<std::int64_t> timestampFromJson(const JsonValue& value, TimestampFormat format);
+// A timestamp taken from a JSON value: Seconds = number (integer or fractional, rounded to the
+// nearest ms) or a string holding one; Millis = integral number or a string holding one;
+// Iso8601 = string (kit::parseIso8601). Refused before 1970 or after the year 9999.
+Result<std::int64_t> timestampFromJson(const kit::Json& value, TimestampFormat format);
 
 // The JSON value as the declared type: double/int/long from numbers; boolean from true/false;
 // string from a string (or a number/boolean, as written); json = the compact JSON text of
 // anything; bytes from a base64 string. Anything else is an error naming both types.
-Result<sdk::Value> valueFromJson(const JsonValue& value, sdk::ValueType type);
+Result<sdk::Value> valueFromJson(const kit::Json& value, sdk::ValueType type);
 
 // A whole payload in a non-JSON format (Json is accepted too: the whole document) as the declared
 // type. Text: the payload as the type (string/bytes as is, numbers and booleans parsed, json
