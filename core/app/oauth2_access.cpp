@@ -8,8 +8,8 @@
 #include <sstream>
 
 #include "common/log.h"
-#include "config/diagnostics.h"
-#include "config/yaml_document.h"
+#include "gatehouse/kit/config/diagnostics.h"
+#include "gatehouse/kit/config/yaml_document.h"
 
 namespace gatehouse::app {
 
@@ -43,7 +43,7 @@ std::optional<oauth2::Verb> verbFromName(const std::string& name) {
 
 // One structured rule (a YAML mapping); problems go to `d` with the key path `where.key`.
 std::optional<oauth2::Rule> ruleFrom(const YAML::Node& node, const std::string& where, const std::string& file,
-                                     core::config::Diagnostics& d) {
+                                     kit::config::Diagnostics& d) {
   if (!node.IsMap()) {
     d.add(node.Mark(), where, "must be a mapping with role, verbs and optionally provider, service, resource, effect, priority");
     return std::nullopt;
@@ -143,8 +143,8 @@ core::Result<std::vector<oauth2::Rule>> loadRulesFile(const std::string& file) {
   if (!in) return core::makeError(core::ErrorCode::BadRequest, "auth.oauth2.rules_file: cannot read " + file);
   std::ostringstream text;
   text << in.rdbuf();
-  core::config::Diagnostics d;
-  auto root = core::config::parseYamlDocument(text.str(), core::config::YamlLimits{}, d);
+  kit::config::Diagnostics d;
+  auto root = kit::config::parseYamlDocument(text.str(), kit::config::YamlLimits{}, d);
   std::vector<oauth2::Rule> rules;
   if (root && !root->IsSequence()) {
     d.add(root->Mark(), "rules_file", "must be a list of rules (each a mapping with role, verbs, ...)");

@@ -8,11 +8,12 @@
 #include <string_view>
 
 #include "config/config.h"
+#include "gatehouse/kit/config/yaml_document.h"
 
 namespace {
 
-using gatehouse::core::config::Field;
-using gatehouse::core::config::Schema;
+using gatehouse::kit::config::Field;
+using gatehouse::kit::config::Schema;
 
 const Schema& everyTypeSchema() {
   static const Schema schema{{
@@ -48,10 +49,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     checkLines(result.error().message, "fuzz.yaml");
   }
 
-  gatehouse::core::config::Diagnostics diagnostics;
-  const auto root = gatehouse::core::config::parseYamlDocument(text, {}, diagnostics);
+  gatehouse::kit::config::Diagnostics diagnostics;
+  const auto root = gatehouse::kit::config::parseYamlDocument(text, {}, diagnostics);
   if (root) {
-    (void)gatehouse::core::config::validate(*root, everyTypeSchema(), "plugins.fuzz", diagnostics);
+    (void)gatehouse::kit::config::validate(*root, everyTypeSchema(), "plugins.fuzz", diagnostics);
     if (!diagnostics.empty()) checkLines(diagnostics.format("fuzz.yaml"), "fuzz.yaml");
   }
   return 0;

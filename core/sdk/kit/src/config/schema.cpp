@@ -1,4 +1,4 @@
-#include "config/schema.h"
+#include "gatehouse/kit/config/schema.h"
 
 #include <algorithm>
 #include <charconv>
@@ -6,9 +6,10 @@
 #include <stdexcept>
 #include <system_error>
 
-#include "common/json_writer.h"
+#include "gatehouse/kit/codec.h"
+#include "gatehouse/kit/json_write.h"
 
-namespace gatehouse::core::config {
+namespace gatehouse::kit::config {
 
 // ---------------------------------------------------------------------------------------------
 // Table construction
@@ -762,4 +763,4 @@ std::string renderMarkdown(const Schema& schema, std::string_view keyPathPrefix,
   return out;
 }
 
-}  // namespace gatehouse::core::config
+}  // namespace gatehouse::kit::config

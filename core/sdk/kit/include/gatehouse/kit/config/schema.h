@@ -30,9 +30,9 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "config/diagnostics.h"
+#include "gatehouse/kit/config/diagnostics.h"
 
-namespace gatehouse::core::config {
+namespace gatehouse::kit::config {
 
 enum class FieldType : std::uint8_t {
   String,       // any non-empty-valued scalar, taken as written
@@ -138,4 +138,4 @@ std::string renderMarkdown(const Schema& schema, std::string_view keyPathPrefix 
 // counts as one edit). Exposed for tests.
 std::size_t editDistance(std::string_view a, std::string_view b);
 
-}  // namespace gatehouse::core::config
+}  // namespace gatehouse::kit::config
