@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <optional>
 #include <stdexcept>
 #include <system_error>
 
@@ -60,8 +61,27 @@ Field Field::map(std::string key) {
   return makeField(std::move(key), FieldType::Map, std::monostate{});
 }
 
-Field& Field::require() {
+Field Field::mapOf(std::string key, Field value) {
+  Field f = makeField(std::move(key), FieldType::Map, std::monostate{});
+  f.mapValue = std::make_shared<const Field>(std::move(value));
+  return f;
+}
+
+Field Field::list(std::string key, std::vector<Field> children) {
+  Field f = makeField(std::move(key), FieldType::List, std::monostate{});
+  f.children = std::move(children);
+  return f;
+}
+
+Field& Field::require(std::string hint) {
   required = true;
+  requiredHint = std::move(hint);
+  return *this;
+}
+
+Field& Field::noDefault() {
+  hasDefault = false;
+  defaultValue = std::monostate{};
   return *this;
 }
 
@@ -84,7 +104,36 @@ Field& Field::numberRange(double min, double max) {
 
 Field& Field::validatedBy(StringCheck fn, std::string what) {
   check = std::move(fn);
+  checkGivesMessage = false;
   checkDoc = std::move(what);
+  return *this;
+}
+
+Field& Field::checkedBy(StringCheck fn, std::string what) {
+  check = std::move(fn);
+  checkGivesMessage = true;
+  checkDoc = std::move(what);
+  return *this;
+}
+
+Field& Field::checkedWith(SectionCheck fn) {
+  sectionCheck = std::move(fn);
+  return *this;
+}
+
+Field& Field::itemCount(std::size_t min, std::size_t max) {
+  minItems = min;
+  maxItems = max;
+  return *this;
+}
+
+Field& Field::itemsCalled(std::string name) {
+  itemsName = std::move(name);
+  return *this;
+}
+
+Field& Field::acceptSingle() {
+  single = true;
   return *this;
 }
 
@@ -92,17 +141,27 @@ namespace {
 
 std::string joinPath(std::string_view prefix, std::string_view key) {
   if (prefix.empty()) return std::string(key);
+  if (key.empty()) return std::string(prefix);
   std::string out(prefix);
   out += '.';
   out += key;
   return out;
 }
 
+// The placeholder for an open map's keys in docs and key paths.
+constexpr std::string_view kAnyKey = "<key>";
+
 void collectKeyPaths(const std::vector<Field>& fields, const std::string& prefix, std::vector<std::string>& out) {
   for (const auto& f : fields) {
     const std::string path = joinPath(prefix, f.key);
     out.push_back(path);
     if (f.type == FieldType::Section) collectKeyPaths(f.children, path, out);
+    if (f.type == FieldType::List) collectKeyPaths(f.children, path + "[]", out);
+    if (f.type == FieldType::Map && f.mapValue) {
+      const std::string valuePath = joinPath(path, kAnyKey);
+      out.push_back(valuePath);
+      if (f.mapValue->type == FieldType::Section) collectKeyPaths(f.mapValue->children, valuePath, out);
+    }
   }
 }
 
@@ -117,20 +176,119 @@ std::vector<std::string> Schema::keyPaths() const {
 // ---------------------------------------------------------------------------------------------
 // Values
 
+namespace {
+
+template <typename Pairs>
+auto findNamed(Pairs& pairs, std::string_view name) -> decltype(&pairs.front().second) {
+  for (auto& p : pairs) {
+    if (p.first == name) return &p.second;
+  }
+  return nullptr;
+}
+
+template <typename Pairs>
+auto& namedForWriting(Pairs& pairs, std::string_view name) {
+  if (auto* found = findNamed(pairs, name)) return *found;
+  pairs.emplace_back(std::string(name), typename Pairs::value_type::second_type{});
+  return pairs.back().second;
+}
+
+[[noreturn]] void undeclared(std::string_view what, std::string_view path) {
+  throw std::logic_error("config: the schema declares no " + std::string(what) + " " + std::string(path));
+}
+
+}  // namespace
+
+std::pair<const Values*, std::string_view> Values::owner(std::string_view path) const {
+  const Values* v = this;
+  for (;;) {
+    const std::size_t dot = path.find('.');
+    if (dot == std::string_view::npos) return {v, path};
+    v = findNamed(v->sections_, path.substr(0, dot));
+    if (v == nullptr) return {nullptr, path};
+    path.remove_prefix(dot + 1);
+  }
+}
+
 const Values::Entry* Values::find(std::string_view path) const {
-  const auto it = entries_.find(path);
-  return it == entries_.end() ? nullptr : &it->second;
+  const auto [holder, last] = owner(path);
+  if (holder == nullptr) return nullptr;
+  const auto it = holder->entries_.find(last);
+  return it == holder->entries_.end() ? nullptr : &it->second;
 }
 
 const Values::Entry& Values::at(std::string_view path) const {
   const Entry* e = find(path);
-  if (e == nullptr) throw std::logic_error("config: the schema declares no key " + std::string(path));
+  if (e == nullptr) undeclared("key", path);
   return *e;
+}
+
+bool Values::isSet(std::string_view path) const {
+  if (const Entry* e = find(path)) return e->fromFile;
+  return section(path).fromFile();
+}
+
+const Values& Values::section(std::string_view path) const {
+  const auto [holder, last] = owner(path);
+  const Values* found = holder == nullptr ? nullptr : findNamed(holder->sections_, last);
+  if (found == nullptr) undeclared("section", path);
+  return *found;
+}
+
+const std::vector<Values>& Values::list(std::string_view path) const {
+  const auto [holder, last] = owner(path);
+  const auto* found = holder == nullptr ? nullptr : findNamed(holder->lists_, last);
+  if (found == nullptr) undeclared("list", path);
+  return *found;
+}
+
+const std::vector<Values::MapItem>& Values::map(std::string_view path) const {
+  const auto [holder, last] = owner(path);
+  const auto* found = holder == nullptr ? nullptr : findNamed(holder->maps_, last);
+  if (found == nullptr) undeclared("map", path);
+  return *found;
+}
+
+Values& Values::sectionForWriting(std::string_view path) {
+  Values* v = this;
+  for (;;) {
+    const std::size_t dot = path.find('.');
+    if (dot == std::string_view::npos) return namedForWriting(v->sections_, path);
+    v = &namedForWriting(v->sections_, path.substr(0, dot));
+    path.remove_prefix(dot + 1);
+  }
+}
+
+namespace {
+// The section holding the last step of `path`, created as needed, and that step.
+std::pair<Values*, std::string_view> ownerForWriting(Values& root, std::string_view path) {
+  const std::size_t dot = path.rfind('.');
+  if (dot == std::string_view::npos) return {&root, path};
+  return {&root.sectionForWriting(path.substr(0, dot)), path.substr(dot + 1)};
+}
+}  // namespace
+
+void Values::set(std::string_view path, Entry entry) {
+  const auto [holder, last] = ownerForWriting(*this, path);
+  holder->entries_.insert_or_assign(std::string(last), std::move(entry));
+}
+
+std::vector<Values>& Values::listForWriting(std::string_view path) {
+  const auto [holder, last] = ownerForWriting(*this, path);
+  return namedForWriting(holder->lists_, last);
+}
+
+std::vector<Values::MapItem>& Values::mapForWriting(std::string_view path) {
+  const auto [holder, last] = ownerForWriting(*this, path);
+  return namedForWriting(holder->maps_, last);
 }
 
 namespace {
 template <typename T>
 const T& typed(const Values::Entry& e, std::string_view path) {
+  if (std::holds_alternative<std::monostate>(e.value)) {
+    throw std::logic_error("config: key " + std::string(path) + " is not set (check isSet() first)");
+  }
   const T* v = std::get_if<T>(&e.value);
   if (v == nullptr) throw std::logic_error("config: key " + std::string(path) + " has another type");
   return *v;
@@ -143,6 +301,43 @@ bool Values::getBool(std::string_view path) const { return typed<bool>(at(path),
 double Values::getDouble(std::string_view path) const { return typed<double>(at(path), path); }
 const std::vector<std::string>& Values::getStringList(std::string_view path) const {
   return typed<std::vector<std::string>>(at(path), path);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Problems (custom checks)
+
+std::string Problems::keyPath(std::string_view path) const {
+  if (sectionPath_.empty()) return std::string(path);
+  if (path.empty()) return sectionPath_;
+  // "mappings[2]" + "[1]" would not need a dot, but checks name keys, never bare indexes.
+  return sectionPath_ + "." + std::string(path);
+}
+
+void Problems::add(std::string_view path, std::string message) {
+  int line = values_.line();
+  int column = values_.column();
+  if (!path.empty()) {
+    if (const Values::Entry* e = values_.find(path); e != nullptr && e->line > 0) {
+      line = e->line;
+      column = e->column;
+    } else {
+      try {
+        const Values& section = values_.section(path);
+        if (section.line() > 0) {
+          line = section.line();
+          column = section.column();
+        }
+      } catch (const std::logic_error&) {
+        // Not a key with a position of its own (a list, a map, a defaulted value): the
+        // section's position stands for it.
+      }
+    }
+  }
+  add(path, line, column, std::move(message));
+}
+
+void Problems::add(std::string_view path, int line, int column, std::string message) {
+  diagnostics_.add(Diagnostic{line, column, keyPath(path), std::move(message)});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -314,41 +509,91 @@ std::vector<std::string> keysOf(const std::vector<Field>& fields) {
   return keys;
 }
 
+// What the items of a list are called in messages: "mappings", else "{topic, qos, ...}".
+std::string itemsNoun(const Field& field) {
+  if (!field.itemsName.empty()) return field.itemsName;
+  if (field.type == FieldType::StringList) return "strings";
+  return "{" + joinList(keysOf(field.children), ", ") + "}";
+}
+
+// "a list of strings", "a non-empty list of mappings", "a string or a list of strings".
+std::string expectedList(const Field& field) {
+  const std::string noun = itemsNoun(field);
+  std::string out = (field.minItems > 0 ? "a non-empty list of " : "a list of ") + noun;
+  if (field.single) out = (field.itemsName.empty() ? std::string("a string") : "one of " + noun) + " or " + out;
+  return out;
+}
+
+std::string countText(std::size_t n) {
+  if (n == 0) return "an empty list";
+  return std::to_string(n) + (n == 1 ? " item" : " items");
+}
+
+int lineOf(const YAML::Mark& m) { return m.is_null() || m.line < 0 ? 0 : m.line + 1; }
+int columnOf(const YAML::Mark& m) { return m.is_null() || m.column < 0 ? 0 : m.column + 1; }
+
 // ---------------------------------------------------------------------------------------------
 // The walk
 
 class Validator {
  public:
-  Validator(Diagnostics& diagnostics, Values& values) : diagnostics_(diagnostics), values_(values) {}
+  explicit Validator(Diagnostics& diagnostics) : diagnostics_(diagnostics) {}
 
-  void fillDefaults(const std::vector<Field>& fields, const std::string& relPath) {
+  // Every declared key at its default (sections recursively; lists and maps empty).
+  void fillDefaults(const std::vector<Field>& fields, Values& out) {
     for (const auto& f : fields) {
-      const std::string path = joinPath(relPath, f.key);
-      if (f.type == FieldType::Section) {
-        fillDefaults(f.children, path);
-      } else if (f.type == FieldType::Map) {
-        continue;   // an open mapping has no typed values of its own
-      } else {
-        values_.set(path, Values::Entry{f.defaultValue, false, 0, 0});
+      switch (f.type) {
+        case FieldType::Section: fillDefaults(f.children, out.sectionForWriting(f.key)); break;
+        case FieldType::List: (void)out.listForWriting(f.key); break;
+        case FieldType::Map: (void)out.mapForWriting(f.key); break;
+        default: out.set(f.key, Values::Entry{f.defaultValue, false, 0, 0}); break;
       }
     }
   }
 
+  // One declared key whose value is `value`, stored into `out` (the section holding it).
+  void field(const Field& field, const YAML::Node& value, const YAML::Mark& keyMark, Values& out,
+             const std::string& path) {
+    switch (field.type) {
+      case FieldType::Section: {
+        Values& section = out.sectionForWriting(field.key);
+        const YAML::Mark mark = valueMark(value, keyMark);
+        section.setPosition(lineOf(mark), columnOf(mark), true);
+        checkedSection(field, value, keyMark, section, path, false);
+        break;
+      }
+      case FieldType::List: list(field, value, keyMark, out.listForWriting(field.key), path); break;
+      case FieldType::Map: openMap(field, value, keyMark, out.mapForWriting(field.key), path); break;
+      default:
+        if (auto entry = leaf(field, value, keyMark, path, false)) out.set(field.key, std::move(*entry));
+        break;
+    }
+  }
+
+  // A section or list item, then its custom check when nothing inside it had a problem.
+  void checkedSection(const Field& field, const YAML::Node& node, const YAML::Mark& ownerMark, Values& out,
+                      const std::string& path, bool isListItem) {
+    const std::size_t before = diagnostics_.total();
+    section(node, field.children, out, path, ownerMark, isListItem);
+    if (field.sectionCheck && diagnostics_.total() == before) runCheck(field.sectionCheck, out, path);
+  }
+
   // `ownerMark`: where the key naming this section is (the node's own mark is useless when empty).
-  void section(const YAML::Node& node, const std::vector<Field>& fields, const std::string& relPath,
-               const std::string& fullPath, const YAML::Mark& ownerMark) {
+  void section(const YAML::Node& node, const std::vector<Field>& fields, Values& out, const std::string& path,
+               const YAML::Mark& ownerMark, bool isListItem) {
     const std::vector<std::string> keys = keysOf(fields);
-    if (isNullish(node)) {   // "http:" with nothing below it: all defaults
-      reportMissingRequired(fields, {}, fullPath, ownerMark);
+    if (isNullish(node) && !isListItem) {   // "http:" with nothing below it: all defaults
+      reportMissingRequired(fields, {}, path, ownerMark);
       return;
     }
     if (!node.IsMap()) {
       const YAML::Mark mark = node.Mark().is_null() ? ownerMark : node.Mark();
-      if (fullPath.empty()) {
-        report(mark, fullPath, "the top level must be a mapping with the keys " + joinList(keys, ", ") + "; found " +
-                                   describe(node));
+      if (path.empty()) {
+        report(mark, path, "the top level must be a mapping with the keys " + joinList(keys, ", ") + "; found " +
+                               describe(node));
       } else {
-        report(mark, fullPath, "expected a section with the keys " + joinList(keys, ", ") + ", found " + describe(node));
+        report(mark, path, std::string("expected ") + (isListItem ? "a mapping" : "a section") + " with the keys " +
+                               joinList(keys, ", ") + ", found " + describe(node));
       }
       return;
     }
@@ -357,27 +602,102 @@ class Validator {
     for (auto it = node.begin(); it != node.end(); ++it) {
       const YAML::Node keyNode = it->first;
       const YAML::Node valueNode = it->second;
-      if (!admitKey(keyNode, fullPath, seen)) continue;
+      if (!admitKey(keyNode, path, seen)) continue;
       const std::string& name = keyNode.Scalar();
-      const std::string childFull = joinPath(fullPath, displayKey(name));
-
-      const auto field = std::find_if(fields.begin(), fields.end(), [&](const Field& f) { return f.key == name; });
-      if (field == fields.end()) {
-        reportUnknown(keyNode.Mark(), childFull, name, keys, fullPath);
+      const std::string childPath = joinPath(path, displayKey(name));
+      const auto declared = std::find_if(fields.begin(), fields.end(), [&](const Field& f) { return f.key == name; });
+      if (declared == fields.end()) {
+        reportUnknown(keyNode.Mark(), childPath, name, keys, path);
         continue;
       }
-      const std::string childRel = joinPath(relPath, field->key);
-      if (field->type == FieldType::Section) {
-        section(valueNode, field->children, childRel, childFull, keyNode.Mark());
-      } else if (field->type == FieldType::Map) {
-        openMap(*field, valueNode, childFull, keyNode.Mark());
-      } else {
-        leaf(*field, valueNode, keyNode.Mark(), childRel, childFull);
-      }
+      field(*declared, valueNode, keyNode.Mark(), out, childPath);
     }
-    reportMissingRequired(fields, seen, fullPath, node.Mark().is_null() ? ownerMark : node.Mark());
+    reportMissingRequired(fields, seen, path, node.Mark().is_null() ? ownerMark : node.Mark());
   }
 
+  // A list of mappings: each item is validated on its own, with its index in the key path.
+  void list(const Field& field, const YAML::Node& node, const YAML::Mark& keyMark, std::vector<Values>& items,
+            const std::string& path) {
+    const YAML::Mark mark = valueMark(node, keyMark);
+    if (isNullish(node)) {
+      if (field.minItems > 0) report(mark, path, "expected " + expectedList(field) + ", found " + describe(node));
+      return;
+    }
+    if (!node.IsSequence()) {
+      report(mark, path, "expected " + expectedList(field) + ", found " + describe(node));
+      return;
+    }
+    if (!countFits(field, node.size(), mark, path)) return;
+    std::size_t index = 0;
+    for (auto it = node.begin(); it != node.end(); ++it, ++index) {
+      const YAML::Node item = *it;
+      const std::string itemPath = path + "[" + std::to_string(index) + "]";
+      const YAML::Mark itemMark = valueMark(item, mark);
+      Values values;
+      fillDefaults(field.children, values);
+      values.setPosition(lineOf(itemMark), columnOf(itemMark), true);
+      checkedSection(field, item, itemMark, values, itemPath, true);
+      items.push_back(std::move(values));
+    }
+  }
+
+  // An open mapping: names checked; each value validated against field.mapValue, or (without
+  // one) a mapping or empty, left for a later validation.
+  void openMap(const Field& field, const YAML::Node& node, const YAML::Mark& keyMark, std::vector<Values::MapItem>& items,
+               const std::string& path) {
+    if (isNullish(node)) return;
+    if (!node.IsMap()) {
+      const std::string noun = !field.itemsName.empty() ? field.itemsName
+                               : field.mapValue        ? std::string("names to values")
+                                                       : std::string("names to settings");
+      report(node.Mark().is_null() ? keyMark : node.Mark(), path, "expected a mapping of " + noun + ", found " + describe(node));
+      return;
+    }
+    std::map<std::string, YAML::Mark, std::less<>> seen;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      const YAML::Node keyNode = it->first;
+      const YAML::Node valueNode = it->second;
+      if (!admitKey(keyNode, path, seen)) continue;
+      const std::string& name = keyNode.Scalar();
+      const std::string childPath = joinPath(path, displayKey(name));
+      if (!passesCheck(field, name, keyNode.Mark(), childPath)) continue;
+      Values::MapItem item;
+      item.key = name;
+      item.line = lineOf(keyNode.Mark());
+      item.column = columnOf(keyNode.Mark());
+      if (!field.mapValue) {
+        if (!isNullish(valueNode) && !valueNode.IsMap()) {
+          report(valueNode.Mark().is_null() ? keyNode.Mark() : valueNode.Mark(), childPath,
+                 "expected a section of settings (or nothing), found " + describe(valueNode));
+        }
+      } else if (field.mapValue->type == FieldType::Section) {
+        const Field& shape = *field.mapValue;
+        fillDefaults(shape.children, item.section);
+        const YAML::Mark mark = valueMark(valueNode, keyNode.Mark());
+        item.section.setPosition(lineOf(mark), columnOf(mark), true);
+        checkedSection(shape, valueNode, keyNode.Mark(), item.section, childPath, false);
+      } else if (field.mapValue->type == FieldType::List || field.mapValue->type == FieldType::Map) {
+        report(keyNode.Mark(), childPath, "cannot check this value: the schema gives the map a list or map value type");
+      } else if (auto entry = leaf(*field.mapValue, valueNode, keyNode.Mark(), childPath, true)) {
+        item.value = std::move(*entry);
+      } else {
+        continue;   // reported
+      }
+      items.push_back(std::move(item));
+    }
+  }
+
+  void runCheck(const SectionCheck& check, const Values& values, const std::string& path) {
+    Problems problems(diagnostics_, values, path);
+    try {
+      check(values, problems);
+    } catch (const std::exception& e) {
+      // A check reading an undeclared key is a bug in the schema; the operator still gets a line.
+      diagnostics_.add(Diagnostic{values.line(), values.column(), path, std::string("cannot check this: ") + e.what()});
+    }
+  }
+
+ private:
   // A mapping key: a plain name seen once in its mapping. Reports and returns false otherwise.
   bool admitKey(const YAML::Node& keyNode, const std::string& mapPath, std::map<std::string, YAML::Mark, std::less<>>& seen) {
     if (!keyNode.IsScalar()) {
@@ -395,43 +715,33 @@ class Validator {
     return true;
   }
 
+  // "missing required key K (why)", at the section that lacks it.
   void reportMissingRequired(const std::vector<Field>& fields, const std::map<std::string, YAML::Mark, std::less<>>& seen,
                              const std::string& sectionPath, const YAML::Mark& mark) {
     for (const auto& f : fields) {
       if (!f.required || seen.count(f.key) != 0) continue;
-      report(mark, joinPath(sectionPath, displayKey(f.key)),
-             "missing required key" + (f.description.empty() ? std::string() : " (" + f.description + ")"));
+      const std::string& why = f.requiredHint.empty() ? f.description : f.requiredHint;
+      report(mark, sectionPath, "missing required key " + displayKey(f.key) + (why.empty() ? std::string() : " (" + why + ")"));
     }
   }
 
-  // An open mapping: names checked, each value a mapping or empty, left for a later validation.
-  void openMap(const Field& field, const YAML::Node& node, const std::string& path, const YAML::Mark& ownerMark) {
-    if (isNullish(node)) return;
-    if (!node.IsMap()) {
-      report(node.Mark().is_null() ? ownerMark : node.Mark(), path, "expected a mapping of names to settings, found " + describe(node));
-      return;
+  bool countFits(const Field& field, std::size_t count, const YAML::Mark& mark, const std::string& path) {
+    const std::string noun = itemsNoun(field);
+    if (count < field.minItems) {
+      report(mark, path,
+             (field.minItems == 1 ? "expected a non-empty list of " + noun
+                                  : "expected at least " + std::to_string(field.minItems) + " " + noun) +
+                 ", found " + countText(count));
+      return false;
     }
-    std::map<std::string, YAML::Mark, std::less<>> seen;
-    for (auto it = node.begin(); it != node.end(); ++it) {
-      const YAML::Node keyNode = it->first;
-      const YAML::Node valueNode = it->second;
-      if (!admitKey(keyNode, path, seen)) continue;
-      const std::string& name = keyNode.Scalar();
-      const std::string childPath = joinPath(path, displayKey(name));
-      if (field.check) {
-        if (const std::string complaint = field.check(name); !complaint.empty()) {
-          report(keyNode.Mark(), childPath, complaint + ", found " + quoteForMessage(name));
-          continue;
-        }
-      }
-      if (!isNullish(valueNode) && !valueNode.IsMap()) {
-        report(valueNode.Mark().is_null() ? keyNode.Mark() : valueNode.Mark(), childPath,
-               "expected a section of settings (or nothing), found " + describe(valueNode));
-      }
+    if (count > field.maxItems) {
+      // Not walked further: a hostile file cannot make the check itself expensive.
+      report(mark, path, "expected at most " + std::to_string(field.maxItems) + " " + noun + ", found " + countText(count));
+      return false;
     }
+    return true;
   }
 
- private:
   void report(const YAML::Mark& mark, const std::string& path, std::string message) {
     diagnostics_.add(mark, path, std::move(message));
   }
@@ -460,10 +770,11 @@ class Validator {
   }
 
   // A scalar's text if the node is a non-null scalar usable as a string, else reports and nullopt.
+  // `inCollection`: an item of a list or map, where "remove the key to use the default" is no fix.
   std::optional<std::string> scalarText(const YAML::Node& value, const YAML::Mark& mark, const std::string& path,
-                                        std::string_view expected, bool isListItem = false) {
+                                        std::string_view expected, bool inCollection) {
     if (!value.IsScalar() || isNullish(value)) {
-      report(mark, path, "expected " + std::string(expected) + ", found " + (isListItem ? describe(value) : found(value)));
+      report(mark, path, "expected " + std::string(expected) + ", found " + (inCollection ? describe(value) : found(value)));
       return std::nullopt;
     }
     if (!isPlain(value) && !isQuotedString(value)) {
@@ -475,44 +786,52 @@ class Validator {
 
   bool passesCheck(const Field& field, const std::string& text, const YAML::Mark& mark, const std::string& path) {
     if (!field.check) return true;
-    const std::string complaint = field.check(text);
+    std::string complaint;
+    try {
+      complaint = field.check(text);
+    } catch (const std::exception& e) {
+      complaint = std::string("cannot check this value: ") + e.what();
+    }
     if (complaint.empty()) return true;
-    report(mark, path, complaint + ", found " + quoteForMessage(text));
+    report(mark, path, field.checkGivesMessage ? std::move(complaint) : complaint + ", found " + quoteForMessage(text));
     return false;
   }
 
-  void leaf(const Field& field, const YAML::Node& value, const YAML::Mark& keyMark, const std::string& relPath,
-            const std::string& path) {
+  std::optional<Values::Entry> leaf(const Field& field, const YAML::Node& value, const YAML::Mark& keyMark,
+                                    const std::string& path, bool inCollection) {
     const YAML::Mark mark = valueMark(value, keyMark);
     std::optional<FieldValue> parsed;
     switch (field.type) {
-      case FieldType::String: parsed = readString(field, value, mark, path); break;
-      case FieldType::Enum: parsed = readEnum(field, value, mark, path); break;
-      case FieldType::Int: parsed = readInt(field, value, mark, path); break;
-      case FieldType::Bool: parsed = readBool(value, mark, path); break;
-      case FieldType::Double: parsed = readDouble(field, value, mark, path); break;
-      case FieldType::StringList: parsed = readStringList(field, value, mark, path); break;
+      case FieldType::String: parsed = readString(field, value, mark, path, inCollection); break;
+      case FieldType::Enum: parsed = readEnum(field, value, mark, path, inCollection); break;
+      case FieldType::Int: parsed = readInt(field, value, mark, path, inCollection); break;
+      case FieldType::Bool: parsed = readBool(value, mark, path, inCollection); break;
+      case FieldType::Double: parsed = readDouble(field, value, mark, path, inCollection); break;
+      case FieldType::StringList: parsed = readStringList(field, value, mark, path, inCollection); break;
       case FieldType::Section:
-      case FieldType::Map: break;   // handled by section() and openMap()
+      case FieldType::Map:
+      case FieldType::List: break;   // handled by field()
     }
-    if (parsed) {
-      values_.set(relPath, Values::Entry{std::move(*parsed), true, mark.line + 1, mark.column + 1});
-    }
+    if (!parsed) return std::nullopt;
+    return Values::Entry{std::move(*parsed), true, lineOf(mark), columnOf(mark)};
   }
 
+  std::string foundText(const YAML::Node& value, bool inCollection) { return inCollection ? describe(value) : found(value); }
+
   std::optional<FieldValue> readString(const Field& field, const YAML::Node& value, const YAML::Mark& mark,
-                                       const std::string& path) {
-    auto text = scalarText(value, mark, path, "a string");
+                                       const std::string& path, bool inCollection) {
+    auto text = scalarText(value, mark, path, "a string", inCollection);
     if (!text || !passesCheck(field, *text, mark, path)) return std::nullopt;
     return FieldValue(std::move(*text));
   }
 
   std::optional<FieldValue> readEnum(const Field& field, const YAML::Node& value, const YAML::Mark& mark,
-                                     const std::string& path) {
+                                     const std::string& path, bool inCollection) {
     const std::string allowed = joinList(field.allowed, ", ");
-    auto text = scalarText(value, mark, path, "one of " + allowed);
+    auto text = scalarText(value, mark, path, "one of " + allowed, inCollection);
     if (!text) return std::nullopt;
     if (std::find(field.allowed.begin(), field.allowed.end(), *text) != field.allowed.end()) {
+      if (!passesCheck(field, *text, mark, path)) return std::nullopt;
       return FieldValue(std::move(*text));
     }
     std::string message = "must be one of " + allowed + "; found " + quoteForMessage(*text);
@@ -524,11 +843,12 @@ class Validator {
   }
 
   std::optional<FieldValue> readInt(const Field& field, const YAML::Node& value, const YAML::Mark& mark,
-                                    const std::string& path) {
+                                    const std::string& path, bool inCollection) {
     const std::string range = describeRange(field.minInt, field.maxInt);
     if (!value.IsScalar() || !isPlain(value) || classifyPlain(value.Scalar()) != PlainKind::Int) {
       const bool quotedNumber = value.IsScalar() && isQuotedString(value) && isIntLiteral(value.Scalar());
-      report(mark, path, "expected an integer, found " + found(value) + (quotedNumber ? " (write it without quotes)" : ""));
+      report(mark, path, "expected an integer, found " + foundText(value, inCollection) +
+                             (quotedNumber ? " (write it without quotes)" : ""));
       return std::nullopt;
     }
     std::string_view text = value.Scalar();
@@ -551,23 +871,24 @@ class Validator {
     return FieldValue(v);
   }
 
-  std::optional<FieldValue> readBool(const YAML::Node& value, const YAML::Mark& mark, const std::string& path) {
+  std::optional<FieldValue> readBool(const YAML::Node& value, const YAML::Mark& mark, const std::string& path,
+                                     bool inCollection) {
     if (value.IsScalar() && isPlain(value) && (value.Scalar() == "true" || value.Scalar() == "false")) {
       return FieldValue(value.Scalar() == "true");
     }
-    report(mark, path, "expected true or false, found " + found(value));
+    report(mark, path, "expected true or false, found " + foundText(value, inCollection));
     return std::nullopt;
   }
 
   std::optional<FieldValue> readDouble(const Field& field, const YAML::Node& value, const YAML::Mark& mark,
-                                       const std::string& path) {
+                                       const std::string& path, bool inCollection) {
     const PlainKind kind = value.IsScalar() && isPlain(value) ? classifyPlain(value.Scalar()) : PlainKind::Text;
     if (kind == PlainKind::NonFinite) {
       report(mark, path, "must be a finite number, found " + describe(value));
       return std::nullopt;
     }
     if (kind != PlainKind::Int && kind != PlainKind::Float) {
-      report(mark, path, "expected a number, found " + found(value));
+      report(mark, path, "expected a number, found " + foundText(value, inCollection));
       return std::nullopt;
     }
     std::string_view text = value.Scalar();
@@ -586,11 +907,18 @@ class Validator {
   }
 
   std::optional<FieldValue> readStringList(const Field& field, const YAML::Node& value, const YAML::Mark& mark,
-                                           const std::string& path) {
+                                           const std::string& path, bool inCollection) {
+    if (field.single && value.IsScalar() && !isNullish(value)) {
+      auto text = scalarText(value, mark, path, "a string", inCollection);
+      if (!text || !passesCheck(field, *text, mark, path)) return std::nullopt;
+      if (!countFits(field, 1, mark, path)) return std::nullopt;
+      return FieldValue(std::vector<std::string>{std::move(*text)});
+    }
     if (!value.IsSequence()) {
-      report(mark, path, "expected a list of strings, found " + found(value));
+      report(mark, path, "expected " + expectedList(field) + ", found " + foundText(value, inCollection));
       return std::nullopt;
     }
+    if (!countFits(field, value.size(), mark, path)) return std::nullopt;
     std::vector<std::string> items;
     bool ok = true;
     std::size_t index = 0;
@@ -610,7 +938,6 @@ class Validator {
   }
 
   Diagnostics& diagnostics_;
-  Values& values_;
 };
 
 }  // namespace
@@ -618,13 +945,38 @@ class Validator {
 Values validate(const YAML::Node& node, const Schema& schema, std::string_view keyPathPrefix,
                 Diagnostics& diagnostics) {
   Values values;
-  Validator validator(diagnostics, values);
-  validator.fillDefaults(schema.fields, {});
+  Validator validator(diagnostics);
+  validator.fillDefaults(schema.fields, values);
   try {
-    validator.section(node, schema.fields, {}, std::string(keyPathPrefix), node.IsDefined() ? node.Mark() : YAML::Mark());
+    const YAML::Mark mark = node.IsDefined() ? node.Mark() : YAML::Mark::null_mark();
+    values.setPosition(lineOf(mark), columnOf(mark), node.IsDefined() && !node.IsNull());
+    const std::size_t before = diagnostics.total();
+    validator.section(node, schema.fields, values, std::string(keyPathPrefix), mark, false);
+    if (schema.check && diagnostics.total() == before) validator.runCheck(schema.check, values, std::string(keyPathPrefix));
   } catch (const std::exception& e) {
     // yaml-cpp throws on misuse of invalid nodes; never let that escape as a crash.
     diagnostics.add(Diagnostic{0, 0, std::string(keyPathPrefix), std::string("cannot validate: ") + e.what()});
+  }
+  return values;
+}
+
+Values validateValue(const YAML::Node& node, const Field& field, std::string_view keyPathPrefix,
+                     Diagnostics& diagnostics) {
+  Values values;
+  Validator validator(diagnostics);
+  validator.fillDefaults({field}, values);
+  try {
+    const YAML::Mark mark = node.IsDefined() ? node.Mark() : YAML::Mark::null_mark();
+    values.setPosition(lineOf(mark), columnOf(mark), true);
+    YAML::Node value = node;
+    const bool isList = field.type == FieldType::List || field.type == FieldType::StringList;
+    if (isList && (!node.IsDefined() || node.IsNull())) {
+      // The file is there but empty: for a list that is "no items", refused when items are needed.
+      value = YAML::Node(YAML::NodeType::Sequence);
+    }
+    validator.field(field, value, mark, values, joinPath(keyPathPrefix, field.key));
+  } catch (const std::exception& e) {
+    diagnostics.add(Diagnostic{0, 0, joinPath(keyPathPrefix, field.key), std::string("cannot validate: ") + e.what()});
   }
   return values;
 }
@@ -649,6 +1001,7 @@ std::size_t editDistance(std::string_view a, std::string_view b) {
   return prev[b.size()];
 }
 
+
 // ---------------------------------------------------------------------------------------------
 // Markdown
 
@@ -665,21 +1018,24 @@ std::string escapeCell(std::string_view text) {
 
 std::string code(std::string_view text) { return "`" + std::string(text) + "`"; }
 
-std::string typeName(FieldType type) {
-  switch (type) {
+std::string typeName(const Field& f) {
+  switch (f.type) {
     case FieldType::String: return "string";
     case FieldType::Int: return "integer";
     case FieldType::Bool: return "boolean";
     case FieldType::Double: return "number";
     case FieldType::Enum: return "enum";
-    case FieldType::StringList: return "list of strings";
+    case FieldType::StringList: return f.single ? "string or list of strings" : "list of strings";
     case FieldType::Section: return "section";
     case FieldType::Map: return "map";
+    case FieldType::List: return "list";
   }
   return "?";
 }
 
 std::string defaultText(const Field& f) {
+  if (f.required) return "required";
+  if (!f.hasDefault) return "none";
   switch (f.type) {
     case FieldType::String:
     case FieldType::Enum: {
@@ -703,9 +1059,20 @@ std::string defaultText(const Field& f) {
       return code("[" + (v ? joinList(*v, ", ") : std::string()) + "]");
     }
     case FieldType::Map: return code("{}");
+    case FieldType::List: return code("[]");
     case FieldType::Section: break;
   }
   return {};
+}
+
+// "1 to 100 items", "at least 1 item", "" when any number.
+std::string countDoc(const Field& f) {
+  const bool noMax = f.maxItems == std::numeric_limits<std::size_t>::max();
+  const auto items = [](std::size_t n) { return std::to_string(n) + (n == 1 ? " item" : " items"); };
+  if (f.minItems == 0 && noMax) return {};
+  if (noMax) return "at least " + items(f.minItems);
+  if (f.minItems == 0) return "at most " + items(f.maxItems);
+  return std::to_string(f.minItems) + " to " + items(f.maxItems);
 }
 
 std::string allowedText(const Field& f) {
@@ -724,33 +1091,61 @@ std::string allowedText(const Field& f) {
       return joinList(quoted, ", ");
     }
     case FieldType::Bool: return code("true") + ", " + code("false");
-    case FieldType::String:
     case FieldType::StringList:
+    case FieldType::List: {
+      std::string text = f.checkDoc;
+      if (const std::string count = countDoc(f); !count.empty()) text += (text.empty() ? "" : "; ") + count;
+      if (f.type == FieldType::List && text.empty()) return "see below";
+      return text.empty() ? "any" : text;
+    }
+    case FieldType::String:
     case FieldType::Map: return f.checkDoc.empty() ? "any" : f.checkDoc;
     case FieldType::Section: break;
   }
   return {};
 }
 
+std::string heading(int level, const std::string& path) {
+  return std::string(static_cast<std::size_t>(std::clamp(level, 1, 6)), '#') + " " + code(path) + "\n\n";
+}
+
 void renderFields(std::string& out, const std::vector<Field>& fields, const std::string& path, int level) {
   bool tableStarted = false;
-  for (const auto& f : fields) {
-    if (f.type == FieldType::Section) continue;
+  const auto row = [&](const Field& f, const std::string& keyPath) {
     if (!tableStarted) {
       out += "| Key | Type | Default | Allowed | Description |\n";
       out += "|---|---|---|---|---|\n";
       tableStarted = true;
     }
-    out += "| " + code(joinPath(path, f.key)) + " | " + typeName(f.type) + " | " + escapeCell(defaultText(f)) + " | " +
+    out += "| " + code(keyPath) + " | " + typeName(f) + " | " + escapeCell(defaultText(f)) + " | " +
            escapeCell(allowedText(f)) + " | " + escapeCell(f.description) + " |\n";
+  };
+  for (const auto& f : fields) {
+    if (f.type == FieldType::Section) continue;
+    const std::string keyPath = joinPath(path, f.key);
+    row(f, keyPath);
+    if (f.type == FieldType::Map && f.mapValue && f.mapValue->type != FieldType::Section) {
+      row(*f.mapValue, joinPath(keyPath, kAnyKey));
+    }
   }
   if (tableStarted) out += '\n';
+  // Then what has keys of its own: sections, list items, sections as map values.
   for (const auto& f : fields) {
-    if (f.type != FieldType::Section) continue;
-    const std::string sectionPath = joinPath(path, f.key);
-    out += std::string(static_cast<std::size_t>(std::clamp(level, 1, 6)), '#') + " " + code(sectionPath) + "\n\n";
-    if (!f.description.empty()) out += f.description + "\n\n";
-    renderFields(out, f.children, sectionPath, level + 1);
+    const std::string keyPath = joinPath(path, f.key);
+    if (f.type == FieldType::Section) {
+      out += heading(level, keyPath);
+      if (!f.description.empty()) out += f.description + "\n\n";
+      renderFields(out, f.children, keyPath, level + 1);
+    } else if (f.type == FieldType::List) {
+      out += heading(level, keyPath + "[]");
+      out += "Each item of " + code(keyPath) + " is a mapping with these keys.\n\n";
+      renderFields(out, f.children, keyPath + "[]", level + 1);
+    } else if (f.type == FieldType::Map && f.mapValue && f.mapValue->type == FieldType::Section) {
+      const std::string valuePath = joinPath(keyPath, kAnyKey);
+      out += heading(level, valuePath);
+      if (!f.mapValue->description.empty()) out += f.mapValue->description + "\n\n";
+      renderFields(out, f.mapValue->children, valuePath, level + 1);
+    }
   }
 }
 
