@@ -520,7 +520,7 @@ std::string itemsNoun(const Field& field) {
 std::string expectedList(const Field& field) {
   const std::string noun = itemsNoun(field);
   std::string out = (field.minItems > 0 ? "a non-empty list of " : "a list of ") + noun;
-  if (field.single) out = (field.itemsName.empty() ? std::string("a string") : "one of " + noun) + " or " + out;
+  if (field.single) out = "a string or " + out;
   return out;
 }
 
