@@ -4,12 +4,11 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <set>
 #include <sstream>
 
 #include "common/log.h"
-#include "config/diagnostics.h"
-#include "config/yaml_document.h"
+#include "gatehouse/kit/config/schema.h"
+#include "gatehouse/kit/config/yaml_document.h"
 
 namespace gatehouse::app {
 
@@ -33,7 +32,9 @@ const std::vector<std::string>& rolesOf(const core::rest::Caller& caller) {
   return principal == nullptr ? none : principal->roles;
 }
 
-std::optional<oauth2::Verb> verbFromName(const std::string& name) {
+constexpr std::size_t kMaxRulesInFile = 10000;
+
+std::optional<oauth2::Verb> verbFromName(std::string_view name) {
   if (name == "DESCRIBE") return oauth2::Verb::Describe;
   if (name == "READ") return oauth2::Verb::Read;
   if (name == "UPDATE") return oauth2::Verb::Update;
@@ -41,121 +42,71 @@ std::optional<oauth2::Verb> verbFromName(const std::string& name) {
   return std::nullopt;
 }
 
-// One structured rule (a YAML mapping); problems go to `d` with the key path `where.key`.
-std::optional<oauth2::Rule> ruleFrom(const YAML::Node& node, const std::string& where, const std::string& file,
-                                     core::config::Diagnostics& d) {
-  if (!node.IsMap()) {
-    d.add(node.Mark(), where, "must be a mapping with role, verbs and optionally provider, service, resource, effect, priority");
-    return std::nullopt;
-  }
-  static const std::set<std::string> kKeys = {"role", "provider", "service", "resource", "verbs", "effect", "priority"};
+std::string requireVerb(std::string_view name) {
+  return name == "*" || verbFromName(name) ? std::string() : "must be DESCRIBE, READ, UPDATE, ACT or *";
+}
+
+std::string requireEffect(std::string_view effect) {
+  return effect == "allow" || effect == "deny" ? std::string() : "must be allow or deny";
+}
+
+// One structured rule as the engine validated it (source left empty: the caller sets it).
+oauth2::Rule ruleOf(const kit::config::Values& item) {
   oauth2::Rule rule;
-  rule.source = file + ":" + std::to_string(node.Mark().line + 1);
-  std::set<std::string> seen;
-  bool ok = true, hasRole = false, hasVerbs = false;
-  for (const auto& kv : node) {
-    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string();
-    const std::string path = where + "." + key;
-    const YAML::Node& v = kv.second;
-    if (kKeys.count(key) == 0) {
-      d.add(kv.first.Mark(), where, "unknown key '" + key + "' (expected role, provider, service, resource, verbs, effect, priority)");
-      ok = false;
-      continue;
+  rule.role = item.getString("role");
+  rule.provider = item.getString("provider");
+  rule.service = item.getString("service");
+  rule.resource = item.getString("resource");
+  for (const auto& name : item.getStringList("verbs")) {
+    if (name == "*") {
+      rule.verbs = {oauth2::Verb::Describe, oauth2::Verb::Read, oauth2::Verb::Update, oauth2::Verb::Act};
+      break;
     }
-    if (!seen.insert(key).second) {
-      d.add(kv.first.Mark(), path, "given twice");
-      ok = false;
-      continue;
-    }
-    if (key == "verbs") {
-      hasVerbs = true;
-      std::vector<std::string> names;
-      if (v.IsScalar()) {
-        names.push_back(v.Scalar());
-      } else if (v.IsSequence()) {
-        for (const auto& item : v) names.push_back(item.IsScalar() ? item.Scalar() : std::string());
-      }
-      if (names.empty()) {
-        d.add(v.Mark(), path, "must be a list of DESCRIBE, READ, UPDATE, ACT (or *)");
-        ok = false;
-      }
-      for (const auto& name : names) {
-        if (name == "*") {
-          rule.verbs = {oauth2::Verb::Describe, oauth2::Verb::Read, oauth2::Verb::Update, oauth2::Verb::Act};
-        } else if (auto verb = verbFromName(name)) {
-          rule.verbs.push_back(*verb);
-        } else {
-          d.add(v.Mark(), path, "unknown verb '" + name + "' (DESCRIBE, READ, UPDATE, ACT or *)");
-          ok = false;
-        }
-      }
-      continue;
-    }
-    if (!v.IsScalar()) {
-      d.add(v.Mark(), path, "must be a single value");
-      ok = false;
-      continue;
-    }
-    const std::string text = v.Scalar();
-    if (key == "role") {
-      hasRole = true;
-      rule.role = text;
-    } else if (key == "provider") {
-      rule.provider = text;
-    } else if (key == "service") {
-      rule.service = text;
-    } else if (key == "resource") {
-      rule.resource = text;
-    } else if (key == "effect") {
-      if (text == "allow") {
-        rule.effect = oauth2::Effect::Allow;
-      } else if (text == "deny") {
-        rule.effect = oauth2::Effect::Deny;
-      } else {
-        d.add(v.Mark(), path, "must be allow or deny, found \"" + text + "\"");
-        ok = false;
-      }
-    } else if (key == "priority") {
-      char* end = nullptr;
-      const long n = std::strtol(text.c_str(), &end, 10);
-      if (text.empty() || *end != '\0' || n < -1000000 || n > 1000000) {
-        d.add(v.Mark(), path, "must be an integer between -1000000 and 1000000, found \"" + text + "\"");
-        ok = false;
-      } else {
-        rule.priority = static_cast<int>(n);
-      }
-    }
+    if (const auto verb = verbFromName(name)) rule.verbs.push_back(*verb);   // requireVerb let nothing else through
   }
-  if (!hasRole) d.add(node.Mark(), where + ".role", "is required");
-  if (!hasVerbs) d.add(node.Mark(), where + ".verbs", "is required");
-  if (!ok || !hasRole || !hasVerbs) return std::nullopt;
-  if (std::string why = oauth2::checkRule(rule); !why.empty()) {
-    d.add(node.Mark(), where, why);
-    return std::nullopt;
-  }
+  rule.effect = item.getString("effect") == "deny" ? oauth2::Effect::Deny : oauth2::Effect::Allow;
+  rule.priority = static_cast<int>(item.getInt("priority"));
   return rule;
 }
 
-// auth.oauth2.rules_file: a YAML list of structured rules (docs/security.md). Errors name the
-// file, line, column and the key path ("rules_file[2].effect").
+// auth.oauth2.rules_file: the file's top level is the list of rules (docs/security.md), checked by
+// the kit's config engine: errors name the file, line, column and key path ("rules_file[2].effect").
+const kit::config::Field& rulesFileField() {
+  using kit::config::Field;
+  static const Field field =
+      Field::list("rules_file", {
+          Field::string("role", "").require("a role name, or * for any authenticated caller").doc("The role the rule applies to, or `*` for any authenticated caller."),
+          Field::string("provider", "*").doc("Provider glob (`*`, `?`); empty: the rule stops above this level."),
+          Field::string("service", "*").doc("Service glob."),
+          Field::string("resource", "*").doc("Resource glob."),
+          Field::stringList("verbs").require("DESCRIBE, READ, UPDATE, ACT or *").acceptSingle().itemCount(1, 8).itemsCalled("verbs")
+              .validatedBy(requireVerb, "`DESCRIBE`, `READ`, `UPDATE`, `ACT`, `*`")
+              .doc("The verbs the rule covers."),
+          Field::string("effect", "allow").validatedBy(requireEffect, "`allow` or `deny`").doc("Allow or deny."),
+          Field::integer("priority", 0).range(-1000000, 1000000).doc("Higher wins; at equal priority deny wins."),
+      }).itemCount(1, kMaxRulesInFile).itemsCalled("rules")
+        .checkedWith([](const kit::config::Values& item, kit::config::Problems& problems) {
+          // The globs' own rules (a level set below an empty one, '/' in a name, ...).
+          if (std::string why = oauth2::checkRule(ruleOf(item)); !why.empty()) problems.add("", why);
+        });
+  return field;
+}
+
 core::Result<std::vector<oauth2::Rule>> loadRulesFile(const std::string& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) return core::makeError(core::ErrorCode::BadRequest, "auth.oauth2.rules_file: cannot read " + file);
   std::ostringstream text;
   text << in.rdbuf();
-  core::config::Diagnostics d;
-  auto root = core::config::parseYamlDocument(text.str(), core::config::YamlLimits{}, d);
-  std::vector<oauth2::Rule> rules;
-  if (root && !root->IsSequence()) {
-    d.add(root->Mark(), "rules_file", "must be a list of rules (each a mapping with role, verbs, ...)");
-  } else if (root) {
-    std::size_t i = 0;
-    for (const auto& node : *root) {
-      auto rule = ruleFrom(node, "rules_file[" + std::to_string(i++) + "]", file, d);
-      if (rule) rules.push_back(std::move(*rule));
-    }
-  }
+  kit::config::Diagnostics d;
+  const auto root = kit::config::parseYamlDocument(text.str(), kit::config::YamlLimits{}, d);
+  if (!root) return core::makeError(core::ErrorCode::BadRequest, d.format(file));
+  const kit::config::Values values = kit::config::validateValue(*root, rulesFileField(), {}, d);
   if (!d.empty()) return core::makeError(core::ErrorCode::BadRequest, d.format(file));
+  std::vector<oauth2::Rule> rules;
+  for (const auto& item : values.list("rules_file")) {
+    rules.push_back(ruleOf(item));
+    rules.back().source = file + ":" + std::to_string(item.line());
+  }
   return rules;
 }
 

@@ -111,6 +111,11 @@ ConfigField& ConfigField::secret() {
   return *this;
 }
 
+ConfigField& ConfigField::flagProblem(const std::string& what) {
+  addProblem(what);
+  return *this;
+}
+
 ConfigField string(std::string key, std::string defaultValue) {
   return ConfigField(std::move(key), ConfigType::String, std::move(defaultValue));
 }

@@ -8,9 +8,20 @@
 #include <cerrno>
 #include <cstring>
 
+#include "gatehouse/kit/config/yaml_document.h"
 #include "model/value.h"
 
 namespace gatehouse::core::config {
+
+// The YAML reader and the schema engine are the kit's.
+using kit::config::Diagnostic;
+using kit::config::Diagnostics;
+using kit::config::Field;
+using kit::config::Schema;
+using kit::config::Values;
+using kit::config::YamlLimits;
+using kit::config::parseYamlDocument;
+using kit::config::validate;
 
 namespace {
 

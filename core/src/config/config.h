@@ -13,8 +13,7 @@
 #include <vector>
 
 #include "common/result.h"
-#include "config/schema.h"
-#include "config/yaml_document.h"
+#include "gatehouse/kit/config/schema.h"
 
 namespace gatehouse::core::config {
 
@@ -117,7 +116,7 @@ struct Config {
 
 // The schema of the gateway's file; its defaults are those of the structs above. Also the source
 // of docs/configuration.md.
-const Schema& gatewaySchema();
+const kit::config::Schema& gatewaySchema();
 
 // Reads and validates a config file. Errors: NotFound when the file does not exist, BadRequest
 // for anything else (unreadable, not a regular file, over 1 MiB, invalid); the message names the

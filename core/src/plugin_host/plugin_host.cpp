@@ -11,8 +11,8 @@
 #include <optional>
 
 #include "common/log.h"
-#include "config/diagnostics.h"
-#include "config/schema.h"
+#include "gatehouse/kit/config/diagnostics.h"
+#include "gatehouse/kit/config/schema.h"
 #include "plugin_host/guarded_call.h"
 #include "plugin_host/host_api.h"
 #include "signing/signing.h"
@@ -82,8 +82,8 @@ std::string settingsText(const config::PluginBlock& block) { return YAML::Dump(b
 
 // --- the plugin's config schema, as the core's schema engine understands it -----------------
 
-Result<config::Schema> schemaOf(const gh_plugin_descriptor& d) {
-  config::Schema schema;
+Result<kit::config::Schema> schemaOf(const gh_plugin_descriptor& d) {
+  kit::config::Schema schema;
   if (d.config_field_count == 0) return schema;
   if (d.config_fields == nullptr) return makeError(ErrorCode::BadRequest, "config_fields is NULL");
   if (d.config_field_count > kMaxConfigFields) {
@@ -104,12 +104,12 @@ Result<config::Schema> schemaOf(const gh_plugin_descriptor& d) {
     const std::string def = f.default_value == nullptr ? std::string() : sanitizeText(f.default_value, 1024);
     const bool required = (f.flags & GH_CONFIG_REQUIRED) != 0;
     const bool hasDefault = f.default_value != nullptr;
-    config::Field field;
+    kit::config::Field field;
     auto badDefault = [&] {
       return makeError(ErrorCode::BadRequest, "config key \"" + key + "\" has an invalid default \"" + def + "\"");
     };
     switch (f.type) {
-      case GH_CONFIG_STRING: field = config::Field::string(key, def); break;
+      case GH_CONFIG_STRING: field = kit::config::Field::string(key, def); break;
       case GH_CONFIG_INT: {
         std::int64_t v = 0;
         if (hasDefault) {
@@ -118,7 +118,7 @@ Result<config::Schema> schemaOf(const gh_plugin_descriptor& d) {
           v = std::strtoll(def.c_str(), &end, 10);
           if (def.empty() || errno != 0 || *end != '\0') return badDefault();
         }
-        field = config::Field::integer(key, v);
+        field = kit::config::Field::integer(key, v);
         if (f.min_int != 0 || f.max_int != 0) {
           if (f.min_int > f.max_int) return makeError(ErrorCode::BadRequest, "config key \"" + key + "\": min > max");
           field.range(f.min_int, f.max_int);
@@ -127,7 +127,7 @@ Result<config::Schema> schemaOf(const gh_plugin_descriptor& d) {
       }
       case GH_CONFIG_BOOL:
         if (hasDefault && def != "true" && def != "false") return badDefault();
-        field = config::Field::boolean(key, def == "true");
+        field = kit::config::Field::boolean(key, def == "true");
         break;
       case GH_CONFIG_DOUBLE: {
         double v = 0;
@@ -136,7 +136,7 @@ Result<config::Schema> schemaOf(const gh_plugin_descriptor& d) {
           v = std::strtod(def.c_str(), &end);
           if (def.empty() || *end != '\0') return badDefault();
         }
-        field = config::Field::number(key, v);
+        field = kit::config::Field::number(key, v);
         if (f.min_double != 0 || f.max_double != 0) {
           if (!(f.min_double <= f.max_double)) return makeError(ErrorCode::BadRequest, "config key \"" + key + "\": min > max");
           field.numberRange(f.min_double, f.max_double);
@@ -155,10 +155,10 @@ Result<config::Schema> schemaOf(const gh_plugin_descriptor& d) {
         }
         if (allowed.empty()) return makeError(ErrorCode::BadRequest, "enum config key \"" + key + "\" allows no value");
         if (hasDefault && std::find(allowed.begin(), allowed.end(), def) == allowed.end()) return badDefault();
-        field = config::Field::oneOf(key, hasDefault ? def : allowed.front(), allowed);
+        field = kit::config::Field::oneOf(key, hasDefault ? def : allowed.front(), allowed);
         break;
       }
-      case GH_CONFIG_STRING_LIST: field = config::Field::stringList(key); break;
+      case GH_CONFIG_STRING_LIST: field = kit::config::Field::stringList(key); break;
       default:
         return makeError(ErrorCode::BadRequest, "config key \"" + key + "\" has unknown type " + std::to_string(f.type));
     }
@@ -184,13 +184,13 @@ struct ConfigEntries {
   }
 };
 
-std::unique_ptr<ConfigEntries> entriesOf(const gh_plugin_descriptor& d, const config::Values& values) {
+std::unique_ptr<ConfigEntries> entriesOf(const gh_plugin_descriptor& d, const kit::config::Values& values) {
   auto out = std::make_unique<ConfigEntries>();
   out->lists.reserve(d.config_field_count);
   for (std::size_t i = 0; i < d.config_field_count; ++i) {
     const gh_config_field& f = d.config_fields[i];
     const std::string key = sanitizeText(f.key, 64);
-    const config::Values::Entry* entry = values.find(key);
+    const kit::config::Values::Entry* entry = values.find(key);
     gh_config_entry e{};
     e.key = out->keep(key);
     e.type = f.type;
@@ -447,8 +447,8 @@ struct PluginHost::Impl {
       failure = Failure{"refused", "declares an invalid config schema: " + schema.error().message};
       return nullptr;
     }
-    config::Diagnostics diagnostics;
-    const config::Values values = config::validate(block.settings, *schema, "plugins." + name, diagnostics);
+    kit::config::Diagnostics diagnostics;
+    const kit::config::Values values = kit::config::validate(block.settings, *schema, "plugins." + name, diagnostics);
     if (!diagnostics.empty()) {
       failure = Failure{"failed", diagnostics.format(options.configPath), true};
       return nullptr;
@@ -801,8 +801,8 @@ Result<std::vector<std::string>> PluginHost::checkSettings(const std::vector<con
       notes.push_back("plugin " + block.name + " declares an invalid config schema: " + schema.error().message);
       continue;
     }
-    config::Diagnostics diagnostics;
-    (void)config::validate(block.settings, *schema, "plugins." + block.name, diagnostics);
+    kit::config::Diagnostics diagnostics;
+    (void)kit::config::validate(block.settings, *schema, "plugins." + block.name, diagnostics);
     if (!diagnostics.empty()) problems += (problems.empty() ? "" : "\n") + diagnostics.format(impl_->options.configPath);
   }
   if (!problems.empty()) return makeError(ErrorCode::BadRequest, problems);

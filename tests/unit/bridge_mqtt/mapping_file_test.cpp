@@ -98,15 +98,15 @@ TEST(MappingFile, ReportsEveryProblemWithPosition) {
     metadata: {"a b": x}
 )");
   EXPECT_EQ(error,
-            "m.yaml:3:10: mappings[0].qos: expected an integer between 0 and 2, found \"3\"\n"
+            "m.yaml:3:10: mappings[0].qos: must be between 0 and 2, found 3\n"
             "m.yaml:4:13: mappings[0].format: must be one of json, text, number, boolean, hex, base64; found \"xml\"\n"
             "m.yaml:5:5: mappings[0].colour: unknown key. Valid keys in mappings[0]: topic, qos, format, provider, service, "
             "resource, value, type, unit, timestamp, metadata, resources, command, actions\n"
-            "m.yaml:6:5: mappings[0].qos: duplicate key; it is already set at line 3, column 5\n"
+            "m.yaml:6:5: mappings[0].qos: duplicate key; it is already set at line 3, column 5 (YAML would silently keep only one of them)\n"
             "m.yaml:10:11: mappings[1].type: must be one of double, int, long, boolean, string, json, bytes; found \"float\"\n"
             "m.yaml:11:12: mappings[1].value: JSON pointer \"nope\" must be empty or start with '/'\n"
             "m.yaml:12:38: mappings[1].timestamp.format: must be one of seconds, millis, iso8601; found \"ms\"\n"
-            "m.yaml:13:16: mappings[1].metadata: metadata keys must be names (A-Z a-z 0-9 _ . : -), found \"a b\"");
+            "m.yaml:13:16: mappings[1].metadata.\"a b\": metadata keys must be names (A-Z a-z 0-9 _ . : -), found \"a b\"");
 }
 
 TEST(MappingFile, NamesAndStructureRules) {
@@ -127,13 +127,13 @@ TEST(MappingFile, NamesAndStructureRules) {
             "m.yaml:4:32: mappings[0].resources[1].resource: resource \"x\" is listed twice");
   EXPECT_EQ(loadError("mappings:\n  - topic: a/#/b\n"),
             "m.yaml:2:12: mappings[0].topic: topic template \"a/#/b\", level 2: '#' is allowed only as the last level");
-  EXPECT_EQ(loadError("mappings: []\n"), "m.yaml:1:11: mappings: expected a non-empty list of mappings, found a list");
-  EXPECT_EQ(loadError("maps: 1\n"), "m.yaml:1:1: maps: unknown key. Valid keys: mappings\n"
+  EXPECT_EQ(loadError("mappings: []\n"), "m.yaml:1:11: mappings: expected a non-empty list of mappings, found an empty list");
+  EXPECT_EQ(loadError("maps: 1\n"), "m.yaml:1:1: maps: unknown key. Valid top-level keys: mappings\n"
                                     "m.yaml:1:1: missing required key mappings (a list of topic mappings)");
   EXPECT_EQ(loadError(""), "m.yaml: the file is empty; it needs a top-level key mappings (a list)");
   EXPECT_EQ(loadError("mappings: [\n"), "m.yaml:2:1: YAML syntax error: end of sequence flow not found");
   EXPECT_EQ(loadError((std::string("mappings: ") + std::string(100, '[')).c_str()),
-            "m.yaml:1:1: nesting deeper than the limit of 64 levels");
+            "m.yaml:1:74: nesting is deeper than 64 levels; a configuration never needs that");
 }
 
 TEST(MappingFile, CommandRules) {
@@ -150,8 +150,32 @@ TEST(MappingFile, CommandRules) {
             "m.yaml:7:18: mappings[0].command.ack_topic: only used with response: ack");
   EXPECT_EQ(withCommand("      topic: l/{provider}/set\n      response: http\n      timeout_ms: 5\n"),
             "m.yaml:7:17: mappings[0].command.response: must be one of mqtt5, ack; found \"http\"\n"
-            "m.yaml:8:19: mappings[0].command.timeout_ms: expected an integer between 100 and 600000, found \"5\"");
+            "m.yaml:8:19: mappings[0].command.timeout_ms: must be between 100 and 600000, found 5");
   EXPECT_EQ(withCommand("      payload: x\n"), "m.yaml:6:7: mappings[0].command: missing required key topic (where the command is published)");
+}
+
+TEST(MappingFile, RulesBetweenKeysOfMetadataActionsAndParams) {
+  const char* base = "mappings:\n  - topic: l/{provider}\n    service: s\n    resource: r\n";
+  auto with = [&](const char* rest) { return loadError((std::string(base) + rest).c_str()); };
+  EXPECT_EQ(with("    format: text\n    metadata: {location: /loc, room: kitchen}\n"),
+            "m.yaml:6:26: mappings[0].metadata.location: a JSON pointer needs format: json; write a literal without a "
+            "leading '/'");
+  EXPECT_EQ(with("    metadata: {location: /a~2}\n"),
+            "m.yaml:5:26: mappings[0].metadata.location: JSON pointer \"/a~2\": '~' must be followed by 0 or 1 (RFC 6901)");
+  EXPECT_EQ(with("    actions:\n      - {resource: r, command: {topic: l/x}}\n      - {resource: b, command: {topic: l/y}}\n"
+                 "      - {resource: b, command: {topic: l/z}}\n"),
+            "m.yaml:6:9: mappings[0].actions[0].resource: action \"r\" has the name of a resource of this mapping\n"
+            "m.yaml:8:9: mappings[0].actions[2].resource: action \"b\" is listed twice");
+  EXPECT_EQ(with("    actions:\n      - resource: a\n        params: [{name: p, type: int}, {name: p, type: int}]\n"
+                 "        command: {topic: l/a}\n"),
+            "m.yaml:7:47: mappings[0].actions[0].params[1].name: parameter \"p\" is listed twice");
+  // A rule between keys waits until the keys it reads are right: first the command's own problem.
+  EXPECT_EQ(with("    actions:\n      - resource: a\n        params: [{name: p, type: int}, {name: p, type: int}]\n"
+                 "        command: {topic: l/a, response: ack}\n"),
+            "m.yaml:8:18: mappings[0].actions[0].command: missing required key ack_topic (response: ack reads the reply "
+            "there)");
+  EXPECT_EQ(with("    actions: [{resource: a}]\n"),
+            "m.yaml:5:15: mappings[0].actions[0]: missing required key command (where the action is published)");
 }
 
 TEST(MappingApply, SingleResourceWithTimestampAndMetadata) {

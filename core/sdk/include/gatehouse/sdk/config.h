@@ -73,6 +73,10 @@ class ConfigField {
   ConfigField& doc(std::string description);   // one line, shown in docs and errors
   ConfigField& required();   // the operator must set it; the default is dropped
   ConfigField& secret();     // the host never logs or shows the value
+  // Records a mistake in the table found by code that builds fields for the plugin (the kit's
+  // SettingsTable: a range its member's type cannot hold); ConfigSchema::check() reports it with
+  // the field's own mistakes.
+  ConfigField& flagProblem(const std::string& what);
 
   const std::string& key() const noexcept { return key_; }
   ConfigType type() const noexcept { return type_; }

@@ -1,4 +1,4 @@
-#include "config/yaml_document.h"
+#include "gatehouse/kit/config/yaml_document.h"
 
 #include <sstream>
 #include <string>
@@ -6,7 +6,7 @@
 
 #include <yaml-cpp/eventhandler.h>
 
-namespace gatehouse::core::config {
+namespace gatehouse::kit::config {
 
 namespace {
 
@@ -212,4 +212,4 @@ std::optional<YAML::Node> parseYamlDocument(std::string_view text, const YamlLim
   return std::nullopt;
 }
 
-}  // namespace gatehouse::core::config
+}  // namespace gatehouse::kit::config

@@ -1,12 +1,11 @@
-#include "config/diagnostics.h"
+#include "gatehouse/kit/config/diagnostics.h"
 
 #include <algorithm>
 
 #include <yaml-cpp/mark.h>
 
-#include "common/json_writer.h"
 
-namespace gatehouse::core::config {
+namespace gatehouse::kit::config {
 
 std::string formatDiagnostic(std::string_view fileName, const Diagnostic& diagnostic) {
   std::string out(fileName);
@@ -76,16 +75,4 @@ std::string Diagnostics::format(std::string_view fileName) const {
   return out;
 }
 
-std::string quoteForMessage(std::string_view text) {
-  constexpr std::size_t kMaxShown = 64;
-  std::string out;
-  if (text.size() <= kMaxShown) {
-    json::appendString(out, text);
-  } else {
-    json::appendString(out, text.substr(0, kMaxShown));
-    out.insert(out.size() - 1, "...");
-  }
-  return out;
-}
-
-}  // namespace gatehouse::core::config
+}  // namespace gatehouse::kit::config

@@ -2,6 +2,7 @@
 // Problems found in a configuration file. Operators never see a stack trace: each problem is one
 // line "FILE:LINE:COL: key.path: message", and every problem in the file is listed at once so a
 // bad file is fixed in one round trip rather than one error per restart.
+// Values and keys taken from the file are quoted for messages with kit::quoteForMessage (codec.h).
 //
 // Threads: plain values. A Diagnostics object is filled and read by one thread at a time.
 
@@ -14,7 +15,7 @@ namespace YAML {
 struct Mark;
 }
 
-namespace gatehouse::core::config {
+namespace gatehouse::kit::config {
 
 struct Diagnostic {
   int line = 0;          // 1-based; 0 when the problem concerns the whole file (unreadable, too big)
@@ -53,8 +54,4 @@ class Diagnostics {
   std::vector<Diagnostic> kept_;
 };
 
-// Quotes a value or key taken from the file for use in a message: JSON-style escaping (so a
-// newline in the file cannot forge a second diagnostic line) and at most 64 characters.
-std::string quoteForMessage(std::string_view text);
-
-}  // namespace gatehouse::core::config
+}  // namespace gatehouse::kit::config

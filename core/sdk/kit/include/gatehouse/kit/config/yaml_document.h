@@ -12,9 +12,9 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "config/diagnostics.h"
+#include "gatehouse/kit/config/diagnostics.h"
 
-namespace gatehouse::core::config {
+namespace gatehouse::kit::config {
 
 struct YamlLimits {
   std::size_t maxBytes = 1024 * 1024;   // 1 MiB: real configs are a few KiB
@@ -40,4 +40,4 @@ std::optional<TextPosition> findNestingBeyond(std::string_view text, int maxDept
 std::optional<YAML::Node> parseYamlDocument(std::string_view text, const YamlLimits& limits,
                                             Diagnostics& diagnostics);
 
-}  // namespace gatehouse::core::config
+}  // namespace gatehouse::kit::config

@@ -1,9 +1,9 @@
 // Size and nesting caps applied before yaml-cpp parses, and how parse failures are reported.
-#include "config/yaml_document.h"
+#include "gatehouse/kit/config/yaml_document.h"
 
 #include <gtest/gtest.h>
 
-namespace gatehouse::core::config {
+namespace gatehouse::kit::config {
 namespace {
 
 std::string repeat(std::string_view s, int n) {
@@ -146,4 +146,4 @@ TEST(YamlDocument, MoreThanOneDocumentIsRefused) {
 }
 
 }  // namespace
-}  // namespace gatehouse::core::config
+}  // namespace gatehouse::kit::config

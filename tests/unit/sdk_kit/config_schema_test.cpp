@@ -1,11 +1,11 @@
 // The generic schema engine, on a table that uses every field type, as a plugin would declare it.
-#include "config/schema.h"
+#include "gatehouse/kit/config/schema.h"
 
 #include <gtest/gtest.h>
 
 #include <stdexcept>
 
-namespace gatehouse::core::config {
+namespace gatehouse::kit::config {
 namespace {
 
 std::string requireNoSpace(std::string_view v) {
@@ -299,4 +299,4 @@ TEST(Schema, MarkdownRendersEveryKeyWithTypeDefaultAndLimits) {
 }
 
 }  // namespace
-}  // namespace gatehouse::core::config
+}  // namespace gatehouse::kit::config
