@@ -58,7 +58,7 @@ sdk::Status MqttBridge::configure(const sdk::Config& config) {
   o.keepAliveS = static_cast<int>(config.getInt("keep_alive_s"));
   if (o.serverUris.empty()) return sdk::Status::invalidArgument("brokers: give at least one broker URI, e.g. tcp://127.0.0.1:1883");
   // The client id names the reply topic, so it must be one topic level.
-  if (!isSafeName(o.clientId))
+  if (!kit::isValidIdentifier(o.clientId))
     return sdk::Status::invalidArgument("client_id '" + printable(o.clientId) + "' must be 1-128 of A-Z a-z 0-9 _ . : -");
   if (o.certFile.empty() != o.keyFile.empty())
     return sdk::Status::invalidArgument("cert_file and key_file go together (mutual TLS needs both)");
@@ -73,8 +73,8 @@ sdk::Status MqttBridge::configure(const sdk::Config& config) {
 sdk::Status MqttBridge::start() {
   if (mqtt_.serverUris.empty()) return sdk::Status::invalidArgument("the MQTT bridge is not configured (brokers, mappings_file)");
   auto loaded = MappingSet::loadFile(mappingsFile_);
-  if (!loaded) return sdk::Status::invalidArgument(loaded.error);
-  mappings_ = std::move(*loaded.value);
+  if (!loaded) return sdk::Status::invalidArgument(loaded.message());
+  mappings_ = std::move(loaded).value();
   bad_.assign(mappings_.size(), BadCounter{});
   pending_.open();
   timer_.start();

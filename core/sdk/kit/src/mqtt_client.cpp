@@ -27,8 +27,6 @@ bool readable(const std::string& path) {
   return f.good();
 }
 
-Error badRequest(std::string message) { return Error{ErrorCode::BadRequest, std::move(message)}; }
-Error unavailable(std::string message) { return Error{ErrorCode::Unavailable, std::move(message)}; }
 
 }  // namespace
 
