@@ -15,8 +15,13 @@
 // the full rate, unrecorded. Then --seconds at the full rate, recorded; then it waits up to
 // --drain-ms for stragglers. Everything not back by then is lost.
 //
-// Output: one human line and one machine line
+// Output: one human line and two machine lines
 //   RESULT mode=.. sent=N received=N lost=N dup=N foreign=N rate=.. p50_us=.. p90_us=.. p99_us=.. p999_us=.. max_us=..
+//   SECONDS mode=.. recv_by_last_send=N sent=a,b,.. recv=a,b,.. p50_us=a,b,..
+// SECONDS is per measured second (from the moment the first measured message was due, steady
+// clock): messages sent in it, measured messages received in it, and the median latency of those
+// sent in it; recv_by_last_send counts the measured messages that had arrived when the last one
+// was sent. mqtt_latency.py judges "keeps up with the offered rate" from them.
 // Exit: 0 measured (loss is reported, not judged here), 2 could not run (connect/subscribe failed,
 // no echo within 10 s, bad arguments).
 //
@@ -36,6 +41,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -260,6 +266,39 @@ int main(int argc, char** argv) {
         const std::int64_t r = rx.recvNs[static_cast<std::size_t>(s)].load(std::memory_order_relaxed);
         if (r != 0) lat.push_back(r - sentNs[static_cast<std::size_t>(s)]);
       }
+      // Keep-up figures: per measured second, how many were sent and received in it (by the
+      // probe's clock, from the moment the first measured message was due) and the median latency
+      // of those sent in it; and how many had arrived when the last one was sent.
+      const std::int64_t measStart = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                         (start + period * (firstMeasured - first)).time_since_epoch())
+                                         .count();
+      const std::int64_t lastSent = sentNs[static_cast<std::size_t>(endSeq - 1)];
+      const auto nSeconds = static_cast<std::size_t>(std::max<double>(1.0, std::ceil(o.seconds)));
+      std::vector<std::int64_t> secSent(nSeconds, 0), secRecv(nSeconds, 0);
+      std::vector<std::vector<std::int64_t>> secLat(nSeconds);
+      std::int64_t recvByLastSend = 0;
+      auto secondOf = [&](std::int64_t t) {
+        const std::int64_t i = (t - measStart) / 1000000000LL;
+        return static_cast<std::size_t>(std::clamp<std::int64_t>(i, 0, static_cast<std::int64_t>(nSeconds) - 1));
+      };
+      for (std::int64_t s = firstMeasured; s < endSeq; ++s) {
+        const std::int64_t snt = sentNs[static_cast<std::size_t>(s)];
+        const std::int64_t r = rx.recvNs[static_cast<std::size_t>(s)].load(std::memory_order_relaxed);
+        ++secSent[secondOf(snt)];
+        if (r == 0) continue;
+        secLat[secondOf(snt)].push_back(r - snt);
+        if (r - measStart < static_cast<std::int64_t>(nSeconds) * 1000000000LL) ++secRecv[secondOf(r)];
+        if (r <= lastSent) ++recvByLastSend;
+      }
+      std::string secSentText, secRecvText, secP50Text;
+      for (std::size_t i = 0; i < nSeconds; ++i) {
+        std::sort(secLat[i].begin(), secLat[i].end());
+        char p50[32];
+        std::snprintf(p50, sizeof(p50), "%.1f", percentileUs(secLat[i], 0.50));
+        secSentText += (i ? "," : "") + std::to_string(secSent[i]);
+        secRecvText += (i ? "," : "") + std::to_string(secRecv[i]);
+        secP50Text += (i ? "," : "") + std::string(p50);
+      }
       std::sort(lat.begin(), lat.end());
       const auto lost = static_cast<std::uint64_t>(measuredCount) - lat.size();
       std::printf("%s: sent %lld at %.0f msg/s (%lld more than 1 ms late), received %zu, lost %llu; "
@@ -275,6 +314,8 @@ int main(int argc, char** argv) {
                   static_cast<long long>(late), achieved, percentileUs(lat, 0.50), percentileUs(lat, 0.90),
                   percentileUs(lat, 0.99), percentileUs(lat, 0.999),
                   lat.empty() ? 0.0 : static_cast<double>(lat.back()) / 1000.0);
+      std::printf("SECONDS mode=%s recv_by_last_send=%lld sent=%s recv=%s p50_us=%s\n", o.mode.c_str(),
+                  static_cast<long long>(recvByLastSend), secSentText.c_str(), secRecvText.c_str(), secP50Text.c_str());
       std::fflush(stdout);
     }
   } catch (const mqtt::exception& e) {

@@ -25,10 +25,11 @@ esac
 
 # One target at a time, so a part that does not build yet only fails the benchmark that needs it.
 # gatehouse before bench_plugins: plugin_startup needs both (the plugins are built unsigned; it signs copies).
-# mqtt_ingest and mqtt_latency need gatehouse and the signed mqtt plugin; mqtt_latency also the probe.
+# mqtt_ingest and mqtt_latency need gatehouse and the signed mqtt plugin; mqtt_latency also the probe
+# and the ideal forwarder (its reference).
 # rest_get and rest_auth need gatehouse and the signed sim plugin.
 for target in bench_model_memory bench_push_throughput bench_poco_fixed_server gatehouse gatehouse_bridge_sim \
-  bench_plugins gatehouse_bridge_mqtt bench_mqtt_latency_probe; do
+  bench_plugins gatehouse_bridge_mqtt bench_mqtt_latency_probe bench_mqtt_ideal_forwarder; do
   cmake --build "$BUILD_DIR" -j"$(nproc)" --target "$target" >"$BUILD_DIR/bench-build-$target.log" 2>&1 \
     || echo "WARNING: target $target did not build (see $BUILD_DIR/bench-build-$target.log)"
 done

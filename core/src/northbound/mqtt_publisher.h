@@ -1,16 +1,21 @@
 #pragma once
-// Northbound MQTT (docs/mqtt-topics.md): every DATA notification of the model is published to
-// `<prefix>/<provider>/<service>/<resource>` with {"value":..,"timestamp":<ms>,"type":".."}, and
-// the gateway's status to `<prefix>/$status` ("online" retained while connected, "offline"
-// retained as the last will and on a clean stop).
+// Northbound MQTT (docs/mqtt-topics.md): every DATA notification of the model
+// is published to `<prefix>/<provider>/<service>/<resource>` with
+// {"value":..,"timestamp":<ms>,"type":".."}, and the gateway's status to `<prefix>/$status`
+// ("online" retained while connected, "offline" retained as the last will and on a clean stop).
 //
-// Ingest never waits for the broker: the only thing between Model::push() and this publisher is
-// the model's bounded subscription queue (capacity = options.queue). One publisher thread drains
-// it into the Paho client, which buffers up to options.queue messages while the broker is
-// unreachable and sends them after the reconnection. While disconnected, the oldest messages are
-// kept and later ones dropped; every drop is counted (stats()).
+// Ingest never waits for the broker: the only thing between Model::push() and the broker is the
+// model's bounded subscription queue (capacity = options.queue) and the kit's MQTT publisher
+// (gatehouse/kit/mqtt_publisher.h, libmosquitto), which buffers up to options.queue values while
+// the broker is unreachable and sends them after the reconnection. While disconnected, the oldest
+// values are kept and later ones dropped; every drop is counted (stats()).
 //
-// This is the one place in core that wraps Paho: no Paho type appears in this header.
+// Where the time goes (bench/RESULTS.md run 9): while connected and with nothing waiting, the
+// writer that pushed the value (for the MQTT bridge: its receive thread) formats it and writes it
+// to the broker's socket itself, in the model's wake callback: no thread switch per value. Any
+// backlog (broker away, socket full, another writer busy) is drained by the kit client's one I/O
+// thread, in order. This file is mapping only: topics, payloads, counters; the MQTT client is the
+// kit's and no libmosquitto type appears here.
 //
 // Threads: start() and stop() from one controlling thread (the main thread); stats() from any
 // thread, at any time. The destructor stops.
@@ -41,7 +46,7 @@ struct MqttPublisherOptions {
   std::string prefix;       // required: "gatehouse/<gateway id>" by default (optionsFromConfig)
   int qos = 0;              // 0..2
   bool retain = false;
-  std::size_t queue = 100000;   // model queue bound and Paho's offline buffer, 1..10000000
+  std::size_t queue = 100000;   // model queue bound and the client's offline buffer, 1..10000000
   int keepAliveS = 30;
   // Reconnection backoff (doubles from min to max). Not in the config file: tests shorten it.
   int reconnectMinS = 1;
@@ -70,13 +75,14 @@ class MqttPublisher {
   MqttPublisher(const MqttPublisher&) = delete;
   MqttPublisher& operator=(const MqttPublisher&) = delete;
 
-  // Subscribes to the model, starts the publisher thread and the first connection attempt.
+  // Subscribes to the model, starts the client's I/O thread and the first connection attempt.
   // Returns an error only for unusable options (bad URI, QoS, names, unreadable TLS files); an
   // unreachable broker is not an error: values are buffered and the client keeps reconnecting.
   Result<void> start();
 
-  // Stops taking notifications, publishes "offline" (retained) when connected, disconnects
-  // (waiting at most about 2 s for in-flight messages) and joins the thread. Idempotent.
+  // Stops taking notifications, hands what the model queue still holds to the client, publishes
+  // "offline" (retained) when connected, disconnects (waiting at most about 2 s for in-flight
+  // messages) and joins the client's thread. Idempotent.
   void stop();
 
   MqttPublisherStats stats() const;

@@ -16,11 +16,11 @@
 #include <vector>
 
 #include <gtest/gtest.h>
-#include <mqtt/async_client.h>
 
 #include "config/config.h"
 #include "model/model.h"
 #include "mosquitto_fixture.h"
+#include "mqtt_test_subscriber.h"
 #include "northbound/mqtt_publisher.h"
 
 extern char** environ;
@@ -32,73 +32,9 @@ using namespace std::chrono_literals;
 using test_support::MosquittoFixture;
 using test_support::MosquittoOptions;
 
-struct Received {
-  std::string topic;
-  std::string payload;
-  bool retained = false;
-};
-
-// A plain Paho subscriber playing the northbound application.
-class Subscriber : public mqtt::callback {
- public:
-  Subscriber(const std::string& uri, const std::string& id, bool cleanSession = true)
-      : client_(uri, id, mqtt::create_options(MQTTVERSION_DEFAULT), nullptr), cleanSession_(cleanSession) {
-    client_.set_callback(*this);
-  }
-  ~Subscriber() override {
-    try {
-      if (client_.is_connected()) client_.disconnect()->wait_for(2s);
-    } catch (...) {
-    }
-  }
-  void connect() {
-    auto opts = mqtt::connect_options_builder().clean_session(cleanSession_).automatic_reconnect(100ms, 500ms).finalize();
-    client_.connect(opts)->wait_for(5s);
-  }
-  void subscribe(const std::string& filter, int qos = 1) { client_.subscribe(filter, qos)->wait_for(5s); }
-
-  void message_arrived(mqtt::const_message_ptr msg) override {
-    std::lock_guard lock(mu_);
-    messages_.push_back({msg->get_topic(), msg->to_string(), msg->is_retained()});
-    cv_.notify_all();
-  }
-  // Waits until pred(messages) holds; returns a copy of the messages.
-  bool waitFor(const std::function<bool(const std::vector<Received>&)>& pred, std::chrono::milliseconds timeout = 10s) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, timeout, [&] { return pred(messages_); });
-  }
-  std::vector<Received> messages() {
-    std::lock_guard lock(mu_);
-    return messages_;
-  }
-  std::vector<Received> on(const std::string& topic) {
-    std::lock_guard lock(mu_);
-    std::vector<Received> out;
-    for (const auto& m : messages_) if (m.topic == topic) out.push_back(m);
-    return out;
-  }
-
- private:
-  mqtt::async_client client_;
-  bool cleanSession_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<Received> messages_;
-};
-
-std::function<bool(const std::vector<Received>&)> countOn(const std::string& topic, std::size_t n) {
-  return [topic, n](const std::vector<Received>& ms) {
-    std::size_t k = 0;
-    for (const auto& m : ms) k += m.topic == topic;
-    return k >= n;
-  };
-}
-std::function<bool(const std::vector<Received>&)> payloadOn(const std::string& topic, const std::string& payload) {
-  return [topic, payload](const std::vector<Received>& ms) {
-    for (const auto& m : ms) if (m.topic == topic && m.payload == payload) return true;
-    return false;
-  };
-}
+using Subscriber = test_support::MqttTestSubscriber;
+using test_support::countOn;
+using test_support::payloadOn;
 
 bool waitUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 10s) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -307,9 +243,9 @@ INSTANTIATE_TEST_SUITE_P(Limits, NorthboundOutage,
                          });
 
 // The broker is stopped and restarted while QoS 1 values flow: every value reaches the
-// application, including those in flight at the moment the connection broke. The publisher
-// re-sends those itself (clean session; Paho C 1.3.12's own re-send corrupts packets, see
-// docs/architecture.md), so an application may see a few twice, never none.
+// application, including those in flight at the moment the connection broke. The client
+// re-sends those itself on the next clean session (kit::MqttPublisher, docs/architecture.md), so
+// an application may see a few twice, never none.
 TEST(NorthboundRestart, BrokerRestartWhileQos1ValuesFlowLosesNone) {
   MosquittoFixture broker(MosquittoOptions{.persistence = true});
   ASSERT_EQ(broker.start(), "");
