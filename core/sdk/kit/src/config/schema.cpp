@@ -598,20 +598,15 @@ class Validator {
       return;
     }
 
-    std::map<std::string, YAML::Mark, std::less<>> seen;
-    for (auto it = node.begin(); it != node.end(); ++it) {
-      const YAML::Node keyNode = it->first;
-      const YAML::Node valueNode = it->second;
-      if (!admitKey(keyNode, path, seen)) continue;
-      const std::string& name = keyNode.Scalar();
-      const std::string childPath = joinPath(path, displayKey(name));
+    const auto seen = forEachKey(node, path, [&](const YAML::Node& keyNode, const YAML::Node& valueNode,
+                                                 const std::string& name, const std::string& childPath) {
       const auto declared = std::find_if(fields.begin(), fields.end(), [&](const Field& f) { return f.key == name; });
       if (declared == fields.end()) {
         reportUnknown(keyNode.Mark(), childPath, name, keys, path);
-        continue;
+        return;
       }
       field(*declared, valueNode, keyNode.Mark(), out, childPath);
-    }
+    });
     reportMissingRequired(fields, seen, path, node.Mark().is_null() ? ownerMark : node.Mark());
   }
 
@@ -653,14 +648,9 @@ class Validator {
       report(node.Mark().is_null() ? keyMark : node.Mark(), path, "expected a mapping of " + noun + ", found " + describe(node));
       return;
     }
-    std::map<std::string, YAML::Mark, std::less<>> seen;
-    for (auto it = node.begin(); it != node.end(); ++it) {
-      const YAML::Node keyNode = it->first;
-      const YAML::Node valueNode = it->second;
-      if (!admitKey(keyNode, path, seen)) continue;
-      const std::string& name = keyNode.Scalar();
-      const std::string childPath = joinPath(path, displayKey(name));
-      if (!passesCheck(field, name, keyNode.Mark(), childPath)) continue;
+    forEachKey(node, path, [&](const YAML::Node& keyNode, const YAML::Node& valueNode, const std::string& name,
+                               const std::string& childPath) {
+      if (!passesCheck(field, name, keyNode.Mark(), childPath)) return;
       Values::MapItem item;
       item.key = name;
       item.line = lineOf(keyNode.Mark());
@@ -681,10 +671,10 @@ class Validator {
       } else if (auto entry = leaf(*field.mapValue, valueNode, keyNode.Mark(), childPath, true)) {
         item.value = std::move(*entry);
       } else {
-        continue;   // reported
+        return;   // reported
       }
       items.push_back(std::move(item));
-    }
+    });
   }
 
   void runCheck(const SectionCheck& check, const Values& values, const std::string& path) {
@@ -698,8 +688,24 @@ class Validator {
   }
 
  private:
+  using SeenKeys = std::map<std::string, YAML::Mark, std::less<>>;
+
+  // Calls fn(keyNode, valueNode, name, childPath) for each key of the mapping `node` that is a
+  // plain name seen for the first time (the others are reported); returns the keys seen.
+  template <typename Fn>
+  SeenKeys forEachKey(const YAML::Node& node, const std::string& path, Fn&& fn) {
+    SeenKeys seen;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      const YAML::Node keyNode = it->first;
+      if (!admitKey(keyNode, path, seen)) continue;
+      const std::string& name = keyNode.Scalar();
+      fn(keyNode, it->second, name, joinPath(path, displayKey(name)));
+    }
+    return seen;
+  }
+
   // A mapping key: a plain name seen once in its mapping. Reports and returns false otherwise.
-  bool admitKey(const YAML::Node& keyNode, const std::string& mapPath, std::map<std::string, YAML::Mark, std::less<>>& seen) {
+  bool admitKey(const YAML::Node& keyNode, const std::string& mapPath, SeenKeys& seen) {
     if (!keyNode.IsScalar()) {
       report(keyNode.Mark(), mapPath, "keys must be plain names, found " + describe(keyNode) + " as a key");
       return false;
@@ -716,7 +722,7 @@ class Validator {
   }
 
   // "missing required key K (why)", at the section that lacks it.
-  void reportMissingRequired(const std::vector<Field>& fields, const std::map<std::string, YAML::Mark, std::less<>>& seen,
+  void reportMissingRequired(const std::vector<Field>& fields, const SeenKeys& seen,
                              const std::string& sectionPath, const YAML::Mark& mark) {
     for (const auto& f : fields) {
       if (!f.required || seen.count(f.key) != 0) continue;
