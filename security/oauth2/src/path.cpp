@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "gatehouse/kit/codec.h"
+
 namespace gatehouse::oauth2 {
 
 namespace {
@@ -88,7 +90,7 @@ PathResult canonicalisePath(std::string_view raw) {
     if (decoded == "." || decoded == "..") {
       return fail(where + " is an encoded dot segment (like %2e%2e); it is refused, not resolved");
     }
-    if (!isValidUtf8(decoded)) return fail(where + " is not valid UTF-8 after percent-decoding");
+    if (!kit::isValidUtf8(decoded)) return fail(where + " is not valid UTF-8 after percent-decoding");
     out.segments.push_back(std::move(decoded));
   }
   PathResult r;
@@ -96,42 +98,6 @@ PathResult canonicalisePath(std::string_view raw) {
   return r;
 }
 
-bool isValidUtf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t len;
-    std::uint32_t cp;
-    if (c >= 0xc2 && c <= 0xdf) {
-      len = 2;
-      cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      len = 3;
-      cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (s.size() - i < len) return false;
-    for (std::size_t k = 1; k < len; ++k) {
-      auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff)) {
-      return false;
-    }
-    i += len;
-  }
-  return true;
-}
 
 std::string toString(const CanonicalPath& path) {
   if (path.segments.empty()) return "/";

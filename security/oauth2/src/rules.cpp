@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 
+#include "gatehouse/kit/codec.h"
+
 namespace gatehouse::oauth2 {
 
 namespace {
@@ -186,7 +188,7 @@ std::string checkRole(std::string_view role) {
              " contains '*'; roles are exact names, \"*\" alone means any authenticated caller";
     }
   }
-  if (!isValidUtf8(role)) return "the role " + quote(role) + " is not valid UTF-8";
+  if (!kit::isValidUtf8(role)) return "the role " + quote(role) + " is not valid UTF-8";
   return {};
 }
 
@@ -196,7 +198,7 @@ std::string parseLine(std::string_view line, Rule& rule) {
     auto c = static_cast<unsigned char>(ch);
     if (isControl(c) && ch != '\t') return "contains a control character";
   }
-  if (!isValidUtf8(line)) return "is not valid UTF-8";
+  if (!kit::isValidUtf8(line)) return "is not valid UTF-8";
   auto c1 = line.find(':');
   auto c2 = c1 == std::string_view::npos ? c1 : line.find(':', c1 + 1);
   if (c2 == std::string_view::npos) {
@@ -301,7 +303,7 @@ std::string checkRule(const Rule& rule) {
     for (char ch : glob) {
       if (isControl(static_cast<unsigned char>(ch))) return prefix + what + " contains a control character";
     }
-    if (!isValidUtf8(glob)) return prefix + what + " is not valid UTF-8";
+    if (!kit::isValidUtf8(glob)) return prefix + what + " is not valid UTF-8";
     if (l > 0 && globs[l - 1]->empty() && !glob.empty()) {
       return prefix + what + " is set although the " + std::string(kLevelNames[l - 1]) +
              " pattern is empty (the rule stops above the " + std::string(kLevelNames[l - 1]) + " level)";

@@ -195,6 +195,7 @@ TEST(KitJson, RejectsBadStructure) {
   expectRejected(std::string_view("1\0", 2));
   parseOk(" \t\r\n{} \t\r\n");
   EXPECT_EQ(jsonError(""), "invalid JSON: unexpected end of input at offset 0");
+  EXPECT_EQ(jsonError(std::string_view()), "invalid JSON: unexpected end of input at offset 0");   // no data pointer
   EXPECT_EQ(jsonError("tru"), "invalid JSON: unknown literal at offset 0");
   EXPECT_EQ(jsonError("[1,nul]"), "invalid JSON: unknown literal at offset 3");
   EXPECT_EQ(jsonError("{} {}"), "invalid JSON: unexpected text after the value at offset 3");

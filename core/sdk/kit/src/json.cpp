@@ -435,7 +435,7 @@ Result<Json> parseJson(std::string_view text, const JsonLimits& limits) {
   // simdjson reads up to SIMDJSON_PADDING bytes past the end of the text.
   const std::size_t capacity = text.size() + simdjson::SIMDJSON_PADDING;
   if (buffer.size() < capacity) buffer.resize(keep ? std::max(capacity, std::size_t{1024}) : capacity);
-  std::memcpy(buffer.data(), text.data(), text.size());
+  if (!text.empty()) std::memcpy(buffer.data(), text.data(), text.size());   // a default string_view has no data
   return Reader(std::string_view(buffer.data(), text.size()), limits).run(parser, buffer.size());
 }
 

@@ -51,8 +51,4 @@ PathResult canonicalisePath(std::string_view rawPath);
 // canonicalisePath(toString(p)).ok == p for every canonical p.
 std::string toString(const CanonicalPath& path);
 
-// Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF. Shared by
-// the path and rule parsers.
-bool isValidUtf8(std::string_view text);
-
 }  // namespace gatehouse::oauth2
