@@ -5,21 +5,66 @@
 #include <utility>
 
 #include "gatehouse/bridge/mqtt/topic.h"
+#include "gatehouse/kit/codec.h"
+#include "gatehouse/kit/settings.h"
 
 namespace gatehouse::bridge::mqtt {
 
-const sdk::ConfigSchema kMqttConfigSchema{
-    sdk::stringList("brokers").required().doc("Broker URIs tried in order (failover): tcp://host:1883 or ssl://host:8883."),
-    sdk::string("client_id", "gatehouse-mqtt").doc("MQTT client id, 1-128 of A-Z a-z 0-9 _ . : -; unique per broker (persistent session)."),
-    sdk::string("username").doc("Broker user name; empty for none."),
-    sdk::string("password").secret().doc("Broker password; never logged."),
-    sdk::string("ca_file").doc("TLS: PEM file of the CA that signed the broker's certificate."),
-    sdk::string("cert_file").doc("Mutual TLS: PEM client certificate (with key_file)."),
-    sdk::string("key_file").doc("Mutual TLS: PEM private key of cert_file."),
-    sdk::string("mappings_file").required().doc("YAML file of topic mappings (see bridges/mqtt/README.md)."),
-    sdk::integer("keep_alive_s", 30).range(5, 3600).doc("MQTT keep-alive interval in seconds."),
-    sdk::integer("bad_payload_log_interval_s", 10).range(1, 86400).doc("At most one bad-payload log line per mapping per this many seconds."),
+namespace {
+
+// The plugin's settings: one table names each key once (kit/settings.h); configure() gets them
+// bound and checked instead of looking each key up by string.
+struct MqttSettings {
+  std::vector<std::string> brokers;
+  std::string clientId;
+  std::string username;
+  std::string password;
+  std::string caFile;
+  std::string certFile;
+  std::string keyFile;
+  std::string mappingsFile;
+  int keepAliveS = 30;
+  std::chrono::seconds badPayloadLogInterval{10};
 };
+
+std::string requireBrokers(const std::vector<std::string>& uris) {
+  return uris.empty() ? "give at least one broker URI, e.g. tcp://127.0.0.1:1883" : std::string();
+}
+
+// The client id names the reply topic, so it must be one topic level: the model's identifier rule.
+std::string requireClientId(const std::string& id) {
+  return kit::isValidIdentifier(id) ? std::string() : "must be 1-128 of A-Z a-z 0-9 _ . : - (not '.' or '..')";
+}
+
+std::string requirePath(const std::string& path) {
+  return path.empty() ? "give the path of the mappings YAML file" : std::string();
+}
+
+const kit::SettingsTable<MqttSettings> kMqttSettings =
+    kit::SettingsTable<MqttSettings>{
+        kit::setting("brokers", &MqttSettings::brokers).required().check(requireBrokers)
+            .doc("Broker URIs tried in order (failover): tcp://host:1883 or ssl://host:8883."),
+        kit::setting("client_id", &MqttSettings::clientId, "gatehouse-mqtt").check(requireClientId)
+            .doc("MQTT client id, 1-128 of A-Z a-z 0-9 _ . : -; unique per broker (persistent session)."),
+        kit::setting("username", &MqttSettings::username).doc("Broker user name; empty for none."),
+        kit::setting("password", &MqttSettings::password).secret().doc("Broker password; never logged."),
+        kit::setting("ca_file", &MqttSettings::caFile).doc("TLS: PEM file of the CA that signed the broker's certificate."),
+        kit::setting("cert_file", &MqttSettings::certFile).doc("Mutual TLS: PEM client certificate (with key_file)."),
+        kit::setting("key_file", &MqttSettings::keyFile).doc("Mutual TLS: PEM private key of cert_file."),
+        kit::setting("mappings_file", &MqttSettings::mappingsFile).required().check(requirePath)
+            .doc("YAML file of topic mappings (see bridges/mqtt/README.md)."),
+        kit::setting("keep_alive_s", &MqttSettings::keepAliveS, 30).range(5, 3600).doc("MQTT keep-alive interval in seconds."),
+        kit::setting("bad_payload_log_interval_s", &MqttSettings::badPayloadLogInterval, std::chrono::seconds(10))
+            .range(1, 86400)
+            .doc("At most one bad-payload log line per mapping per this many seconds."),
+    }.checkedWith([](const MqttSettings& s) {
+      return s.certFile.empty() != s.keyFile.empty() ? "cert_file and key_file go together (mutual TLS needs both)"
+                                                     : std::string();
+    });
+
+}  // namespace
+
+const sdk::ConfigSchema kMqttConfigSchema = kMqttSettings.schema();
 
 namespace {
 
@@ -47,24 +92,19 @@ MqttBridge::~MqttBridge() {
 }
 
 sdk::Status MqttBridge::configure(const sdk::Config& config) {
+  auto settings = kMqttSettings.bind(config);
+  if (!settings) return kit::toStatus(settings.error());
   kit::MqttOptions o;
-  o.serverUris = config.getStringList("brokers");
-  o.clientId = config.getString("client_id");
-  o.username = config.getString("username");
-  o.password = config.getString("password");
-  o.caFile = config.getString("ca_file");
-  o.certFile = config.getString("cert_file");
-  o.keyFile = config.getString("key_file");
-  o.keepAliveS = static_cast<int>(config.getInt("keep_alive_s"));
-  if (o.serverUris.empty()) return sdk::Status::invalidArgument("brokers: give at least one broker URI, e.g. tcp://127.0.0.1:1883");
-  // The client id names the reply topic, so it must be one topic level.
-  if (!kit::isValidIdentifier(o.clientId))
-    return sdk::Status::invalidArgument("client_id '" + printable(o.clientId) + "' must be 1-128 of A-Z a-z 0-9 _ . : -");
-  if (o.certFile.empty() != o.keyFile.empty())
-    return sdk::Status::invalidArgument("cert_file and key_file go together (mutual TLS needs both)");
-  mappingsFile_ = config.getString("mappings_file");
-  if (mappingsFile_.empty()) return sdk::Status::invalidArgument("mappings_file: give the path of the mappings YAML file");
-  badLogInterval_ = std::chrono::seconds(config.getInt("bad_payload_log_interval_s"));
+  o.serverUris = std::move(settings->brokers);
+  o.clientId = std::move(settings->clientId);
+  o.username = std::move(settings->username);
+  o.password = std::move(settings->password);
+  o.caFile = std::move(settings->caFile);
+  o.certFile = std::move(settings->certFile);
+  o.keyFile = std::move(settings->keyFile);
+  o.keepAliveS = settings->keepAliveS;
+  mappingsFile_ = std::move(settings->mappingsFile);
+  badLogInterval_ = settings->badPayloadLogInterval;
   replyTopic_ = "gatehouse/replies/" + o.clientId;
   mqtt_ = std::move(o);
   return sdk::Status::ok();

@@ -1,32 +1,38 @@
 #include "sim_bridge.h"
 
+#include "gatehouse/kit/settings.h"
+
 namespace gatehouse::bridge::sim {
 
-const sdk::ConfigSchema kSimConfigSchema{
-    sdk::integer("temperature_sensors", 1).range(0, 10000).doc("Simulated temperature sensor providers."),
-    sdk::integer("lights", 1).range(0, 10000).doc("Simulated switchable light providers."),
-    sdk::integer("interval_ms", 1000).range(10, 3600000).doc("Interval between simulated readings."),
-    sdk::string("provider_prefix", "sim").doc("Start of the simulated providers' names: 1-128 of A-Z a-z 0-9 _ . : -."),
-    sdk::integer("seed", 0).range(0, 4294967295LL).doc("Seed of the simulated readings; 0 picks a random one."),
+namespace {
+
+// One table binds the operator's block to SimulatorOptions (kit/settings.h); the identifier rule
+// of provider_prefix is a check of the table, so configure() has nothing left to look up.
+const kit::SettingsTable<SimulatorOptions> kSimSettings{
+    kit::setting("temperature_sensors", &SimulatorOptions::temperatureSensors, 1).range(0, 10000)
+        .doc("Simulated temperature sensor providers."),
+    kit::setting("lights", &SimulatorOptions::lights, 1).range(0, 10000).doc("Simulated switchable light providers."),
+    kit::setting("interval_ms", &SimulatorOptions::intervalMs, 1000).range(10, 3600000)
+        .doc("Interval between simulated readings."),
+    kit::setting("provider_prefix", &SimulatorOptions::providerPrefix, "sim")
+        .doc("Start of the simulated providers' names: 1-128 of A-Z a-z 0-9 _ . : -."),
+    kit::setting("seed", &SimulatorOptions::seed, 0).doc("Seed of the simulated readings; 0 picks a random one."),
 };
+
+}  // namespace
+
+const sdk::ConfigSchema kSimConfigSchema = kSimSettings.schema();
 
 SimBridge::~SimBridge() {
   if (simulator_) simulator_->stop();
 }
 
 sdk::Status SimBridge::configure(const sdk::Config& config) {
-  SimulatorOptions o;
-  o.temperatureSensors = static_cast<int>(config.getInt("temperature_sensors"));
-  o.lights = static_cast<int>(config.getInt("lights"));
-  o.intervalMs = static_cast<int>(config.getInt("interval_ms"));
-  o.providerPrefix = config.getString("provider_prefix");
-  const auto seed = config.getInt("seed");
-  if (seed < 0 || seed > 4294967295LL) return sdk::Status::invalidArgument("seed must be between 0 and 4294967295");
-  o.seed = static_cast<std::uint32_t>(seed);
-  // The host checked the ranges from the table; the identifier rule of provider_prefix it cannot
-  // express, so it is checked here (and the ranges again, cheaply).
-  if (auto s = validate(o); !s) return s;
-  options_ = std::move(o);
+  auto o = kSimSettings.bind(config);
+  if (!o) return kit::toStatus(o.error());
+  // The name rule of provider_prefix (and the ranges again, cheaply) is the simulator's own check.
+  if (auto s = validate(*o); !s) return s;
+  options_ = std::move(*o);
   return sdk::Status::ok();
 }
 

@@ -16,6 +16,8 @@
 #include <string>
 
 #include <gatehouse/kit/backoff.h>
+#include <gatehouse/kit/codec.h>
+#include <gatehouse/kit/settings.h>
 #include <gatehouse/kit/timer.h>
 #include <gatehouse/sdk/plugin.h>
 
@@ -24,23 +26,38 @@ namespace template_bridge {
 namespace kit = gatehouse::kit;
 namespace sdk = gatehouse::sdk;
 
-// The plugin's settings: the gateway checks an operator's `plugins: template_bridge:` block
-// against this table (unknown keys, wrong types, out-of-range values stop the start) and passes
-// every key to configure(), defaults filled in.
-const sdk::ConfigSchema kSchema{
-    sdk::integer("interval_ms", 1000).range(100, 3600000).doc("Time between two counts."),
-    sdk::string("provider", "counter-1").doc("Name of the provider the counter appears as."),
-    sdk::integer("step", 1).range(1, 1000).doc("First increment; SET counter/step changes it."),
+// The plugin's settings: a struct and one table (kit/settings.h). The gateway checks an operator's
+// `plugins: template_bridge:` block against the table (unknown keys, wrong types, out-of-range
+// values stop the start); configure() gets the struct filled in, defaults included.
+struct Settings {
+  std::int64_t intervalMs = 1000;
+  std::string provider = "counter-1";
+  std::int64_t step = 1;
 };
+
+std::string requireName(const std::string& name) {
+  return kit::isValidIdentifier(name) ? std::string() : "must be 1-128 of A-Z a-z 0-9 _ . : - (not '.' or '..')";
+}
+
+const kit::SettingsTable<Settings> kSettings{
+    kit::setting("interval_ms", &Settings::intervalMs, 1000).range(100, 3600000).doc("Time between two counts."),
+    kit::setting("provider", &Settings::provider, "counter-1").check(requireName)
+        .doc("Name of the provider the counter appears as."),
+    kit::setting("step", &Settings::step, 1).range(1, 1000).doc("First increment; SET counter/step changes it."),
+};
+// GATEHOUSE_PLUGIN takes the schema as an object of its own.
+const sdk::ConfigSchema kSchema = kSettings.schema();
 
 class CounterBridge final : public sdk::Bridge {
  public:
   ~CounterBridge() override { stop(); }
 
   sdk::Status configure(const sdk::Config& config) override {
-    intervalMs_ = config.getInt("interval_ms");
-    provider_ = config.getString("provider");
-    step_ = config.getInt("step");
+    auto settings = kSettings.bind(config);
+    if (!settings) return kit::toStatus(settings.error());
+    intervalMs_ = settings->intervalMs;
+    provider_ = settings->provider;
+    step_ = settings->step;
     return sdk::Status::ok();
   }
 
