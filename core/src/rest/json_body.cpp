@@ -51,33 +51,6 @@ std::vector<const kit::JsonMember*> byName(const Json& obj) {
   return out;
 }
 
-// Objects are written with their members by name, as Poco wrote them, so a json value reads back
-// the same as before the kit's reader replaced Poco; numbers stay as the client wrote them.
-void appendSorted(std::string& out, const Json& v) {
-  if (v.isArray()) {
-    out += '[';
-    for (std::size_t i = 0; i < v.items.size(); ++i) {
-      if (i > 0) out += ',';
-      appendSorted(out, v.items[i]);
-    }
-    out += ']';
-    return;
-  }
-  if (!v.isObject()) {
-    kit::appendJsonText(out, v);
-    return;
-  }
-  const auto members = byName(v);
-  out += '{';
-  for (std::size_t i = 0; i < members.size(); ++i) {
-    if (i > 0) out += ',';
-    kit::json::appendString(out, members[i]->name);
-    out += ':';
-    appendSorted(out, members[i]->value);
-  }
-  out += '}';
-}
-
 // Numbers become long when written as an integer that fits 64 bits, double otherwise (as Poco
 // read them); an integer literal between 2^63 and 2^64 - 1 is refused rather than rounded.
 Result<model::Value> toNumber(const Json& v) {
@@ -99,11 +72,10 @@ Result<model::Value> toValue(const Json* v) {
     case Json::Kind::String: return model::Value::ofString(v->text);
     case Json::Kind::Number: return toNumber(*v);
     case Json::Kind::Array:
-    case Json::Kind::Object: {
-      std::string text;
-      appendSorted(text, *v);
-      return model::Value::ofJson(std::move(text));
-    }
+    case Json::Kind::Object:
+      // Members by name, as Poco wrote them, so a json value reads back the same as before the
+      // kit's reader replaced Poco; numbers stay as the client wrote them.
+      return model::Value::ofJson(kit::toJsonText(*v, kit::MemberOrder::ByName));
   }
   return bad("unsupported JSON value");
 }

@@ -294,6 +294,9 @@ TEST(KitJson, WritesCompactTextWithNumbersAsWritten) {
   std::string out = "x=";
   appendJsonText(out, *parseJson("[null]"));
   EXPECT_EQ(out, "x=[null]");
+  const auto doc = parseJson(R"({"b":1,"a":{"d":[{"z":0,"y":1}],"c":2}})");
+  EXPECT_EQ(toJsonText(*doc), R"({"b":1,"a":{"d":[{"z":0,"y":1}],"c":2}})");
+  EXPECT_EQ(toJsonText(*doc, MemberOrder::ByName), R"({"a":{"c":2,"d":[{"y":1,"z":0}]},"b":1})");
 }
 
 TEST(KitJson, SdkValuesAsJson) {

@@ -341,7 +341,7 @@ struct ThreadState {
   std::string buffer;   // the input copied with simdjson's padding behind it
 };
 
-void appendValue(std::string& out, const Json& v) {
+void appendValue(std::string& out, const Json& v, MemberOrder order) {
   switch (v.kind) {
     case Json::Kind::Null: out += "null"; break;
     case Json::Kind::Boolean: json::appendBool(out, v.boolean); break;
@@ -351,20 +351,30 @@ void appendValue(std::string& out, const Json& v) {
       out += '[';
       for (std::size_t i = 0; i < v.items.size(); ++i) {
         if (i > 0) out += ',';
-        appendValue(out, v.items[i]);
+        appendValue(out, v.items[i], order);
       }
       out += ']';
       break;
-    case Json::Kind::Object:
-      out += '{';
-      for (std::size_t i = 0; i < v.members.size(); ++i) {
+    case Json::Kind::Object: {
+      const auto member = [&](std::size_t i, const JsonMember& m) {
         if (i > 0) out += ',';
-        json::appendString(out, v.members[i].name);
+        json::appendString(out, m.name);
         out += ':';
-        appendValue(out, v.members[i].value);
+        appendValue(out, m.value, order);
+      };
+      out += '{';
+      if (order == MemberOrder::Document) {
+        for (std::size_t i = 0; i < v.members.size(); ++i) member(i, v.members[i]);
+      } else {
+        std::vector<const JsonMember*> sorted;
+        sorted.reserve(v.members.size());
+        for (const auto& m : v.members) sorted.push_back(&m);
+        std::sort(sorted.begin(), sorted.end(), [](const JsonMember* a, const JsonMember* b) { return a->name < b->name; });
+        for (std::size_t i = 0; i < sorted.size(); ++i) member(i, *sorted[i]);
       }
       out += '}';
       break;
+    }
   }
 }
 
@@ -491,11 +501,11 @@ Result<const Json*> resolvePointer(const Json& root, const std::vector<std::stri
   return at;
 }
 
-void appendJsonText(std::string& out, const Json& value) { appendValue(out, value); }
+void appendJsonText(std::string& out, const Json& value, MemberOrder order) { appendValue(out, value, order); }
 
-std::string toJsonText(const Json& value) {
+std::string toJsonText(const Json& value, MemberOrder order) {
   std::string out;
-  appendValue(out, value);
+  appendValue(out, value, order);
   return out;
 }
 

@@ -91,8 +91,11 @@ Result<const Json*> resolvePointer(const Json& root, const std::vector<std::stri
 
 // --- writing --------------------------------------------------------------------------------------
 // Compact JSON text of a parsed value (numbers as written, so parse -> write keeps every digit).
-std::string toJsonText(const Json& value);
-void appendJsonText(std::string& out, const Json& value);
+// Object members in document order, or ByName: sorted by name (byte order) at every level, for a
+// canonical form or to keep the order a std::map-based writer gave (REST json values).
+enum class MemberOrder : std::uint8_t { Document, ByName };
+std::string toJsonText(const Json& value, MemberOrder order = MemberOrder::Document);
+void appendJsonText(std::string& out, const Json& value, MemberOrder order = MemberOrder::Document);
 // JSON text of an SDK value: Int/Long integers, Double as json::appendDouble writes it (shortest
 // round-trip form, ".0" on integral values), Boolean, String, Json as is, Bytes as a base64
 // string, a null value as null. A BadRequest for a non-finite double (JSON has none).
