@@ -50,8 +50,9 @@ Usage: bench/mqtt_latency.py [BUILD_DIR] [--rounds N] [--seconds S] [--rate R[,R
   bench_mqtt_ideal_forwarder` and mosquitto on PATH. Environment: GATEHOUSE_BIN, MOSQUITTO_BIN,
   PROBE_BIN, FORWARDER_BIN override the binaries (the plugin comes from BUILD_DIR); KEEP_TMP=1
   keeps the temp dir (configs, logs). --nice N runs every process of the bench (all modes alike)
-  at niceness N: on a shared box, -10 (as root) keeps other people's compilers from deciding the
-  tail; the output says so.
+  at niceness N, in a session of its own whose autogroup gets the same nice (with autogroups, a
+  process's nice only counts within its session): on a shared box, -20 (as root) keeps other
+  people's compilers from deciding the tail; the output says so.
 Exit: 0 every floor met, 1 a floor missed, 2 could not run.
 """
 import argparse
@@ -211,12 +212,32 @@ def main():
     if args.rounds < 1 or args.seconds < 2 or args.max_ratio <= 0:
         ap.error("--rounds >= 1, --seconds >= 2 (the trend compares the first and last second), --max-ratio > 0")
     rates = args.rate
+    autogroup = ""
     if args.nice:
         try:
             os.nice(args.nice)   # inherited by the broker, the gateway, the forwarder and every probe
         except OSError as e:
             print("mqtt_latency: --nice %d: %s" % (args.nice, e), file=sys.stderr)
             return 2
+        # With autogroups (kernel.sched_autogroup_enabled), CPU time is first shared between
+        # sessions and a process's nice only counts inside its own: a new session for this run,
+        # and that session's autogroup at the same nice.
+        try:
+            with open("/proc/sys/kernel/sched_autogroup_enabled") as f:
+                enabled = f.read().strip() == "1"
+        except OSError:
+            enabled = False
+        if enabled:
+            try:
+                if os.getsid(0) != os.getpid():
+                    os.setsid()
+                with open("/proc/self/autogroup", "w") as f:
+                    f.write(str(args.nice))
+                with open("/proc/self/autogroup") as f:
+                    autogroup = f.read().strip()
+            except OSError as e:
+                print("mqtt_latency: --nice %d: cannot renice this run's autogroup: %s" % (args.nice, e), file=sys.stderr)
+                return 2
     build = os.path.abspath(args.build_dir)
     probe = os.environ.get("PROBE_BIN", os.path.join(build, "bench/mqtt_latency_probe"))
     forwarder_bin = os.environ.get("FORWARDER_BIN", os.path.join(build, "bench/mqtt_ideal_forwarder"))
@@ -247,8 +268,8 @@ def main():
               % (args.max_ratio, args.ratio_max_rate))
         print("load average before: %s (nproc %d)" % (load, os.cpu_count()))
         if args.nice:
-            print("niceness: %d for every process of this run (broker, gateway, forwarder, probes); other work on "
-                  "the box keeps its own" % os.nice(0))
+            print("niceness: %d for every process of this run (broker, gateway, forwarder, probes)%s; other work "
+                  "on the box keeps its own" % (os.nice(0), ", in their own autogroup: " + autogroup if autogroup else ""))
         if float(load) > os.cpu_count():
             print("WARNING: the machine is busy (load > nproc); tail latencies are inflated, rerun when it is quiet")
         broker.start()
