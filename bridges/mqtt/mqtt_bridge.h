@@ -117,7 +117,7 @@ class MqttBridge final : public sdk::Bridge {
   Pending pending_;                  // by id = the MQTT 5 correlation data
   std::mutex ackMu_;
   std::set<std::string> ackTopics_;  // ack topics subscribed so far
-  kit::Timer timer_;                 // command timeouts, bad-payload report flushes
+  kit::Timer timer_{"mqtt-timer"};   // command timeouts, bad-payload report flushes
 };
 
 }  // namespace gatehouse::bridge::mqtt

@@ -70,7 +70,7 @@ class Simulator {
   std::uint32_t rng_ = 1;
   std::unordered_map<std::string, std::int64_t> lastOn_;   // brightness turn_on restores
 
-  kit::Timer timer_;   // the readings; last member: stopped and joined first
+  kit::Timer timer_{"sim-timer"};   // the readings; last member: stopped and joined first
 };
 
 }  // namespace gatehouse::bridge::sim

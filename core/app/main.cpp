@@ -17,6 +17,7 @@
 #include <pthread.h>
 
 #include "common/log.h"
+#include "gatehouse/kit/thread_name.h"
 #include "config/config.h"
 #include "oauth2_access.h"
 #include "http/server.h"
@@ -127,6 +128,7 @@ class ControlLoop {
 
  private:
   void run() {
+    gatehouse::kit::setThreadName("control");
     for (;;) {
       std::function<void()> task;
       {

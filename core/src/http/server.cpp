@@ -18,6 +18,7 @@
 // by deadline: O(1) to arm, disarm and find the next expiry, with no per-read work.
 
 #include "http/server.h"
+#include "gatehouse/kit/thread_name.h"
 
 #include <fcntl.h>
 #include <netdb.h>
@@ -783,6 +784,7 @@ void Loop::requestStop() {
 
 void Loop::run() {
   tlLoop = this;
+  kit::setThreadName("http-loop");
   std::array<epoll_event, kMaxEvents> events{};
   while (!stopRequested_.load(std::memory_order_acquire)) {
     const int n = ::epoll_wait(ep_, events.data(), kMaxEvents, nextTimeoutMs());

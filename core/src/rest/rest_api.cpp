@@ -1,4 +1,5 @@
 #include "rest/rest_api.h"
+#include "gatehouse/kit/thread_name.h"
 
 #include <algorithm>
 #include <condition_variable>
@@ -289,6 +290,7 @@ class Timeouts {
 
  private:
   void run() {
+    kit::setThreadName("rest-timeouts");
     std::unique_lock lock(mu_);
     while (!stopping_) {
       if (timers_.empty()) {

@@ -1,4 +1,5 @@
 #include "rest/sse.h"
+#include "gatehouse/kit/thread_name.h"
 
 #include <algorithm>
 #include <chrono>
@@ -250,6 +251,7 @@ void SseHub::pump(Session& s, std::vector<NotificationPtr>& batch, std::string& 
 }
 
 void SseHub::run() {
+  kit::setThreadName("sse-fanout");
   std::vector<NotificationPtr> batch;
   std::string out;
   const auto heartbeat = std::chrono::milliseconds(std::max(10, options_.heartbeatMs));

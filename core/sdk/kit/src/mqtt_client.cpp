@@ -1,4 +1,5 @@
 #include "gatehouse/kit/mqtt_client.h"
+#include "gatehouse/kit/thread_name.h"
 
 #include <algorithm>
 #include <condition_variable>
@@ -227,6 +228,7 @@ Result<void> MqttClient::Impl::start(MqttOptions options, MessageHandler onMessa
 }
 
 void MqttClient::Impl::retryLoop() {
+  setThreadName("mqtt-connect");
   std::unique_lock lock(mu_);
   while (!closing_) {
     if (everConnected_) {

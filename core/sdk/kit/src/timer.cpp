@@ -1,4 +1,5 @@
 #include "gatehouse/kit/timer.h"
+#include "gatehouse/kit/thread_name.h"
 
 #include <algorithm>
 
@@ -92,6 +93,7 @@ void Timer::start() {
 }
 
 void Timer::run() {
+  setThreadName(threadName_);
   std::unique_lock lock(mu_);
   while (!stopped_) {
     if (queue_.empty()) {

@@ -23,7 +23,7 @@
 //     the broker. QoS 0 messages the library had not written when a connection broke are lost
 //     and counted (stats().failed).
 //
-// How (why it is cheap): no library thread. One I/O thread of this class polls the socket (and
+// How (why it is cheap): no library thread, and no library wake-up pipe (stats().wakePipeOff). One I/O thread of this class polls the socket (and
 // an eventfd) and drives libmosquitto's read/write/keep-alive steps itself. publish() on any
 // thread writes the message to the socket right away, on the calling thread, when it can do so
 // without waiting: connected, nothing buffered ahead of it, the socket not backed up and the I/O
@@ -97,6 +97,8 @@ struct MqttPublisherStats {
   std::uint64_t connections = 0;  // successful connections (CONNACK accepted)
   std::size_t pending = 0;        // accepted and not yet published or failed
   bool connected = false;
+  bool wakePipeOff = false;       // the last connection attempt ran without libmosquitto's wake-up
+                                  // socketpair (one write(2) less per message; mqtt_publisher.cpp)
 };
 
 enum class MqttPublisherEvent {

@@ -34,6 +34,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <string>
 #include <thread>
 #include <utility>
 
@@ -46,6 +47,8 @@ class Timer {
   using Callback = std::function<void()>;
 
   Timer() = default;
+  // The thread's name (kit/thread_name.h; top -H, /proc/PID/task/*/comm), at most 15 bytes.
+  explicit Timer(std::string threadName) : threadName_(std::move(threadName)) {}
   ~Timer();   // stop()
   Timer(const Timer&) = delete;
   Timer& operator=(const Timer&) = delete;
@@ -87,6 +90,7 @@ class Timer {
   bool runningCancelled_ = false;    // cancel() or stop() was called during the run
   bool stopped_ = false;
   std::thread thread_;
+  std::string threadName_ = "kit-timer";
   std::thread::id threadId_;
 };
 
