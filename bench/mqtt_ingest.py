@@ -98,8 +98,8 @@ class Broker:
 
 
 MAPPINGS = """mappings:
-  - topic: sensors/{provider}/{service}/{resource}
-    qos: 0
+  - topic: %(root)s/{provider}/{service}/{resource}
+    qos: %(qos)d
     value: /value
     type: double
     unit: "\xb0C"
@@ -109,7 +109,7 @@ MAPPINGS = """mappings:
 class Gateway:
     """The real gatehouse binary with the signed mqtt plugin on a free loopback port."""
 
-    def __init__(self, procs, tmp, build, broker_port, northbound):
+    def __init__(self, procs, tmp, build, broker_port, northbound, topic_root="sensors", qos=0, name="gatehouse"):
         self.procs = procs
         self.bin = os.environ.get("GATEHOUSE_BIN", os.path.join(build, "core/app/gatehouse"))
         if not os.access(self.bin, os.X_OK):
@@ -120,9 +120,9 @@ class Gateway:
                              % (plugin, build))
         self.port = free_port()
         self.gateway_id = "bench"
-        mappings = os.path.join(tmp, "mappings.yaml")
+        mappings = os.path.join(tmp, name + "-mappings.yaml")
         with open(mappings, "w", encoding="utf-8") as f:
-            f.write(MAPPINGS)
+            f.write(MAPPINGS % {"root": topic_root, "qos": qos})
         lines = [
             "gateway:",
             "  id: %s" % self.gateway_id,
@@ -134,21 +134,21 @@ class Gateway:
             "auth:",
             "  mode: none",
             "plugin_host:",
-            "  state_dir: %s" % os.path.join(tmp, "state"),
+            "  state_dir: %s" % os.path.join(tmp, name + "-state"),
             "mqtt_northbound:",
             "  enabled: %s" % ("true" if northbound else "false"),
             "  brokers: [tcp://127.0.0.1:%d]" % broker_port,
-            "  qos: 0",
+            "  qos: %d" % qos,
             "plugins:",
             "  mqtt:",
             "    brokers: [tcp://127.0.0.1:%d]" % broker_port,
-            "    client_id: bench-mqtt-%d" % os.getpid(),
+            "    client_id: bench-mqtt-%d%s" % (os.getpid(), "" if name == "gatehouse" else "-" + name),
             "    mappings_file: %s" % mappings,
         ]
-        self.config = os.path.join(tmp, "gatehouse.yaml")
+        self.config = os.path.join(tmp, name + ".yaml")
         with open(self.config, "w") as f:
             f.write("\n".join(lines) + "\n")
-        self.log = os.path.join(tmp, "gatehouse.log")
+        self.log = os.path.join(tmp, name + ".log")
         self.proc = None
         self.conn = None
 

@@ -70,6 +70,7 @@ import time
 sys.dont_write_bytecode = True   # no bench/__pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mqtt_ingest import Broker, Gateway, Processes, SetupError  # noqa: E402
+from benchlib import cpu_s, runq_s, thread_cpu, thread_cpu_delta  # noqa: E402
 
 MODES = ("raw", "forwarder", "gateway")
 RAW_TOPIC = "rawdata/dev-1/env/temperature"
@@ -92,59 +93,6 @@ def start_forwarder(procs, tmp, binary, port):
             raise SetupError("mqtt_ideal_forwarder exited %d: %s" % (proc.returncode, open(log).read().strip()))
         time.sleep(0.05)
     raise SetupError("mqtt_ideal_forwarder did not subscribe within 10 s")
-
-
-def _stat_cpu(path):
-    """(comm, utime + stime in seconds) from a /proc/.../stat file."""
-    with open(path) as f:
-        text = f.read()
-    comm = text[text.index("(") + 1:text.rindex(")")]
-    fields = text.rsplit(")", 1)[1].split()
-    return comm, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def cpu_s(pid):
-    """utime + stime of pid so far, in seconds (/proc/PID/stat), or 0.0 when unreadable."""
-    try:
-        return _stat_cpu("/proc/%d/stat" % pid)[1]
-    except (OSError, ValueError, IndexError):
-        return 0.0
-
-
-def thread_cpu(pid):
-    """{tid: (thread name, cpu seconds so far)} of pid's live threads."""
-    out = {}
-    try:
-        tids = os.listdir("/proc/%d/task" % pid)
-    except OSError:
-        return out
-    for tid in tids:
-        try:
-            out[tid] = _stat_cpu("/proc/%d/task/%s/stat" % (pid, tid))
-        except (OSError, ValueError, IndexError):
-            pass
-    return out
-
-
-def thread_cpu_delta(before, after, wall):
-    """{thread name: % of one core} between two thread_cpu() samples (threads of one name summed)."""
-    out = collections.defaultdict(float)
-    for tid, (name, cpu) in after.items():
-        out[name] += (cpu - before.get(tid, (name, 0.0))[1]) / wall * 100.0
-    return out
-
-
-def runq_s(pid):
-    """Seconds pid's live threads have spent runnable but waiting for a CPU so far
-    (/proc/PID/task/*/schedstat, second field), or 0.0 when unreadable."""
-    total = 0
-    try:
-        for tid in os.listdir("/proc/%d/task" % pid):
-            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
-                total += int(f.read().split()[1])
-    except (OSError, ValueError, IndexError):
-        return 0.0
-    return total / 1e9
 
 
 def run_probe(probe, port, mode, rate, seconds):
