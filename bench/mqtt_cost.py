@@ -81,23 +81,30 @@ FLOOR_SYSCALLS = 7.0
 
 
 def task_counts(pid):
-    """(voluntary, involuntary) context switches summed over pid's live threads."""
+    """(voluntary, involuntary, {tid: (thread name, voluntary)}) context switches of pid's live
+    threads, the first two summed."""
     vol = invol = 0
+    per = {}
     try:
         tids = os.listdir("/proc/%d/task" % pid)
     except OSError:
-        return 0, 0
+        return 0, 0, per
     for tid in tids:
         try:
+            name, v = "?", 0
             with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
                 for line in f:
-                    if line.startswith("voluntary_ctxt_switches:"):
-                        vol += int(line.split()[1])
+                    if line.startswith("Name:"):
+                        name = line.split(None, 1)[1].strip()
+                    elif line.startswith("voluntary_ctxt_switches:"):
+                        v = int(line.split()[1])
+                        vol += v
                     elif line.startswith("nonvoluntary_ctxt_switches:"):
                         invol += int(line.split()[1])
+            per[tid] = (name, v)
         except (OSError, ValueError):
             pass
-    return vol, invol
+    return vol, invol, per
 
 
 def rss_mb(pid):
@@ -132,11 +139,12 @@ class Peer:
         self.bin = binary
         self.port = port
 
-    def sub(self, tmp, name, filt, qos, first, count):
+    def sub(self, tmp, name, filt, qos, first, count, timeout_s=300):
         log = os.path.join(tmp, name + "-sub.log")
         out = open(log, "w")
         proc = subprocess.Popen([self.bin, "sub", "--port", str(self.port), "--qos", str(qos), "--filter", filt,
-                                 "--first", str(first), "--count", str(count), "--idle-ms", "5000"],
+                                 "--first", str(first), "--count", str(count), "--idle-ms", "5000",
+                                 "--timeout-s", str(timeout_s)],
                                 stdout=subprocess.PIPE, stderr=out, text=True)
         out.close()
         line = proc.stdout.readline()
@@ -171,7 +179,7 @@ class Contestant:
     def __init__(self, mode, qos, ctx):
         self.mode, self.qos, self.ctx = mode, qos, ctx
         self.root = "cost/" + {"gateway": "gw", "gateway-nonorth": "gn", "bare-republish": "bp",
-                               "bare-receive": "br", "forwarder": "fw", "nodered": "nr"}[mode]
+                               "bare-receive": "br", "forwarder": "fw", "nodered": "in"}[mode]
         self.out_filter = None
         self.proc = self.log = self.gateway = None
         tmp, build, port = ctx["tmp"], ctx["build"], ctx["port"]
@@ -195,12 +203,12 @@ class Contestant:
             ready = "READY"
         else:   # nodered
             argv = ctx["nodered"].argv(tmp)
-            self.out_filter = "out/nr/#"
+            self.out_filter = "cost/out/#"   # bench/nodered/flows.json: cost/in/# -> cost/out/...
             ready = None
         self.log = os.path.join(tmp, "%s-q%d.log" % (mode, qos))
         env = dict(os.environ)
         if mode == "nodered":
-            env.update(ctx["nodered"].env(port, qos, self.root + "/#", self.root, "out/nr"))
+            env.update(ctx["nodered"].env(port, qos))
         self.proc = ctx["procs"].start(argv, self.log, env=env)
         if ready:
             deadline = time.monotonic() + 15
@@ -258,6 +266,10 @@ class Contestant:
             threads[name] += (cpu - th0.get(tid, (name, 0.0))[1]) / count * 1e6
         res["threads"] = dict(threads)
         res["vcsw"] = (cs1[0] - cs0[0]) / count
+        vthreads = collections.defaultdict(float)
+        for tid, (name, v) in cs1[2].items():
+            vthreads[name] += (v - cs0[2].get(tid, (name, 0))[1]) / count
+        res["vthreads"] = dict(vthreads)
         res["icsw"] = (cs1[1] - cs0[1]) / count
         res["rss_mb"] = rss_mb(pid)
         return res
@@ -293,9 +305,8 @@ class NodeRed:
         return [self.node, self.red, "--settings", os.path.join(self.dir, "settings.js"), "--userDir", user,
                 os.path.join(self.dir, "flows.json")]
 
-    def env(self, port, qos, in_filter, in_root, out_root):
-        return {"MQTT_PORT": str(port), "MQTT_QOS": str(qos), "IN_FILTER": in_filter, "IN_ROOT": in_root,
-                "OUT_ROOT": out_root, "NODE_RED_PORT": str(free_port())}
+    def env(self, port, qos):
+        return {"MQTT_PORT": str(port), "MQTT_QOS": str(qos), "NODE_RED_PORT": str(free_port())}
 
 
 def warm_up(c, peer):
@@ -304,7 +315,7 @@ def warm_up(c, peer):
     first = WARMUP_FIRST
     while time.monotonic() < deadline:
         if c.out_filter:
-            sub = peer.sub(c.ctx["tmp"], c.mode + "-warm", c.out_filter, c.qos, first, TOPICS)
+            sub = peer.sub(c.ctx["tmp"], c.mode + "-warm", c.out_filter, c.qos, first, TOPICS, timeout_s=3)
             # The sub gives up 5 s after its first message; a contestant still subscribing
             # gets another round of values.
             peer.pub(c.root, c.qos, first, TOPICS)
@@ -419,7 +430,7 @@ def main():
         print()
         hdr = "%-5s %-16s %3s %8s %9s %5s %4s %8s %6s %6s %7s  %s" % (
             "round", "mode", "qos", "msg/s", "received", "lost", "dup", "cpu us", "vcsw", "icsw", "rss MB",
-            "cpu us per thread")
+            "per thread: cpu us/voluntary switches per message")
         print(hdr)
         for r in range(1, args.rounds + 1):
             for qos in qoss:
@@ -437,8 +448,9 @@ def main():
                         got = int(m.group(1)) - TOPICS if m else -1
                         res.update(received=got, lost=max(0, args.messages - got))
                     results[(mode, qos)].append(res)
-                    th = ", ".join("%s %.1f" % (n, v) for n, v in sorted(res["threads"].items(), key=lambda x: -x[1])
-                                   if v >= 0.05)
+                    th = ", ".join("%s %.1f/%.2f" % (n, v, res["vthreads"].get(n, 0.0))
+                                   for n, v in sorted(res["threads"].items(), key=lambda x: -x[1])
+                                   if v >= 0.05 or res["vthreads"].get(n, 0.0) >= 0.01)
                     print("%-5d %-16s %3d %8.0f %9s %5d %4d %8.2f %6.2f %6.2f %7.1f  %s"
                           % (r, mode, qos, res["rate"], res["received"], res["lost"], res["dup"], res["cpu_us"],
                              res["vcsw"], res["icsw"], res["rss_mb"], th), flush=True)
