@@ -20,6 +20,8 @@ Contestants (one fresh process per round; rounds alternate the contestants; medi
   nodered          Node-RED 4 from npm (bench/nodered: mqtt in -> function node that keeps the value
                    in the global context and builds the gateway's northbound payload -> mqtt out)
 
+Before each measured run, one message per topic must come through (subscriptions up, resources
+declared), then an unmeasured run of 5000 messages (JIT, caches, allocator warm for everybody).
 Measured per run, between just before the load starts and the moment the contestant is done and
 idle again (its CPU time unchanged for 0.3 s): messages/s (N / time from the first publish to the
 last message counted at the far end, or to the model counter reaching N), messages received at the
@@ -43,7 +45,11 @@ Usage: bench/mqtt_cost.py [BUILD_DIR] [--rounds 3] [--messages 50000] [--qos 0,1
   BUILD_DIR (default ./build) must have gatehouse, the signed mqtt plugin, and the bench targets
   bench_mqtt_cost_peer, bench_mqtt_bare, bench_mqtt_ideal_forwarder. Node-RED is installed into
   bench/nodered/node_modules by `npm ci` on first use (the npm registry must be reachable).
-  Environment: GATEHOUSE_BIN, MOSQUITTO_BIN override the binaries; KEEP_TMP=1 keeps the temp dir.
+  Environment: GATEHOUSE_BEFORE_BUILD=<older build dir> adds the contestant gateway-before (that
+  build's gateway and signed mqtt plugin, same job as gateway) for a before/after in one run;
+  GATEHOUSE_BUILD takes the gateway and its signed mqtt plugin from another build
+  (an older commit, for a before/after comparison); GATEHOUSE_BIN, MOSQUITTO_BIN override the
+  binaries; KEEP_TMP=1 keeps the temp dir.
 Exit: 0 floors met, 1 a floor missed, 2 could not run.
 """
 import argparse
@@ -69,7 +75,12 @@ TOPICS = 100
 FIRST = 1000001          # values of the measured run (warm-up: 1..100)
 WARMUP_FIRST = 1
 STRACE_FIRST = 3000001
+WARM_FIRST = 2000001     # the unmeasured warm-up run (JIT, caches, allocator) before each measured one
+WARM_MESSAGES = 5000
 ALL_MODES = ["gateway", "gateway-nonorth", "bare-republish", "bare-receive", "forwarder", "nodered"]
+# With GATEHOUSE_BEFORE_BUILD=<an older build dir>: that build's gateway (with its own signed mqtt
+# plugin) as one more contestant, same job and topics as `gateway`, for a before/after in one run.
+BEFORE_MODE = "gateway-before"
 RECEIVE_ONLY = {"gateway-nonorth", "bare-receive"}
 QOS0_ONLY = {"forwarder"}
 
@@ -178,15 +189,16 @@ class Contestant:
 
     def __init__(self, mode, qos, ctx):
         self.mode, self.qos, self.ctx = mode, qos, ctx
-        self.root = "cost/" + {"gateway": "gw", "gateway-nonorth": "gn", "bare-republish": "bp",
+        self.root = "cost/" + {"gateway": "gw", "gateway-before": "gb", "gateway-nonorth": "gn", "bare-republish": "bp",
                                "bare-receive": "br", "forwarder": "fw", "nodered": "in"}[mode]
         self.out_filter = None
         self.proc = self.log = self.gateway = None
         tmp, build, port = ctx["tmp"], ctx["build"], ctx["port"]
-        if mode in ("gateway", "gateway-nonorth"):
-            north = mode == "gateway"
-            self.gateway = Gateway(ctx["procs"], tmp, build, port, northbound=north, topic_root=self.root, qos=qos,
-                                   name=mode)
+        if mode in ("gateway", "gateway-nonorth", BEFORE_MODE):
+            north = mode != "gateway-nonorth"
+            gw_build = ctx["before_build"] if mode == BEFORE_MODE else ctx["gateway_build"]
+            self.gateway = Gateway(ctx["procs"], tmp, gw_build, port, northbound=north,
+                                   topic_root=self.root, qos=qos, name=mode)
             self.gateway.start()
             self.proc = self.gateway.proc
             self.out_filter = "gatehouse/bench/+/env/temperature" if north else None
@@ -385,7 +397,10 @@ def main():
     args = ap.parse_args()
     qoss = [int(q) for q in args.qos.split(",")]
     modes = [m for m in args.modes.split(",") if m]
-    if any(m not in ALL_MODES for m in modes) or any(q not in (0, 1) for q in qoss) or args.rounds < 1:
+    before_build = os.environ.get("GATEHOUSE_BEFORE_BUILD")
+    if before_build and BEFORE_MODE not in modes:
+        modes.insert(1, BEFORE_MODE)
+    if any(m not in ALL_MODES + ([BEFORE_MODE] if before_build else []) for m in modes) or any(q not in (0, 1) for q in qoss) or args.rounds < 1:
         ap.error("--modes from %s, --qos from 0,1, --rounds >= 1" % ",".join(ALL_MODES))
     build = os.path.abspath(args.build_dir)
     tmp = tempfile.mkdtemp(prefix="gatehouse-mqtt-cost-")
@@ -397,6 +412,8 @@ def main():
     leftover = []
     try:
         ctx = {"tmp": tmp, "build": build, "procs": procs,
+               "gateway_build": os.path.abspath(os.environ.get("GATEHOUSE_BUILD", build)),
+               "before_build": os.path.abspath(before_build) if before_build else None,
                "forwarder": os.path.join(build, "bench/mqtt_ideal_forwarder"),
                "bare": os.path.join(build, "bench/mqtt_bare")}
         needed = [os.path.join(build, "bench/mqtt_cost_peer")]
@@ -418,7 +435,9 @@ def main():
         print("mqtt_cost: %d messages over %d topics per run, QoS %s, %d alternated rounds; one fresh process per run"
               % (args.messages, TOPICS, "/".join(map(str, qoss)), args.rounds))
         print("  mosquitto: %s (%s)" % (broker.bin, broker.version()))
-        print("  gateway:   %s" % os.environ.get("GATEHOUSE_BIN", os.path.join(build, "core/app/gatehouse")))
+        print("  gateway:   %s" % os.environ.get("GATEHOUSE_BIN", os.path.join(ctx["gateway_build"], "core/app/gatehouse")))
+        if before_build:
+            print("  before:    %s (gateway-before)" % os.path.join(ctx["before_build"], "core/app/gatehouse"))
         if "nodered" in modes:
             print("  node-red:  %s (%s, node %s)" % (ctx["nodered"].red, ctx["nodered"].version(),
                                                      subprocess.run(["node", "--version"], capture_output=True,
@@ -440,12 +459,13 @@ def main():
                     c = Contestant(mode, qos, ctx)
                     try:
                         warm_up(c, ctx["peer"])
+                        c.run(WARM_FIRST, WARM_MESSAGES)   # not recorded
                         res = c.run(FIRST, args.messages)
                     finally:
                         text = c.stop()
                     if mode == "bare-receive":
                         m = re.search(r"COUNT received=(\d+)", text or "")
-                        got = int(m.group(1)) - TOPICS if m else -1
+                        got = int(m.group(1)) - TOPICS - WARM_MESSAGES if m else -1
                         res.update(received=got, lost=max(0, args.messages - got))
                     results[(mode, qos)].append(res)
                     th = ", ".join("%s %.1f/%.2f" % (n, v, res["vthreads"].get(n, 0.0))
@@ -464,6 +484,7 @@ def main():
                     c = Contestant(mode, qos, ctx)
                     try:
                         warm_up(c, ctx["peer"])
+                        c.run(WARM_FIRST, WARM_MESSAGES)
                         s = strace_run(c, args.strace_messages)
                     finally:
                         c.stop()
