@@ -350,6 +350,20 @@ def warm_up(c, peer):
     raise SetupError("%s: the warm-up messages did not come through within 30 s" % c.mode)
 
 
+def with_contestant(mode, qos, ctx, measure):
+    """A fresh contestant, warmed up (warm_up, then WARM_MESSAGES unrecorded), measured by
+    measure(contestant), stopped: (what measure returned, the contestant's log when it has one)."""
+    c = Contestant(mode, qos, ctx)
+    text = None
+    try:
+        warm_up(c, ctx["peer"])
+        c.run(WARM_FIRST, WARM_MESSAGES)
+        out = measure(c)
+    finally:
+        text = c.stop()
+    return out, text
+
+
 def parse_strace(path):
     """(total calls, [(calls, name)] most frequent first) from a `strace -c` summary file."""
     rows = []
@@ -456,13 +470,7 @@ def main():
                 for mode in modes:
                     if qos != 0 and mode in QOS0_ONLY:
                         continue
-                    c = Contestant(mode, qos, ctx)
-                    try:
-                        warm_up(c, ctx["peer"])
-                        c.run(WARM_FIRST, WARM_MESSAGES)   # not recorded
-                        res = c.run(FIRST, args.messages)
-                    finally:
-                        text = c.stop()
+                    res, text = with_contestant(mode, qos, ctx, lambda c: c.run(FIRST, args.messages))
                     if mode == "bare-receive":
                         m = re.search(r"COUNT received=(\d+)", text or "")
                         got = int(m.group(1)) - TOPICS - WARM_MESSAGES if m else -1
@@ -481,13 +489,7 @@ def main():
                 for mode in modes:
                     if qos != 0 and mode in QOS0_ONLY:
                         continue
-                    c = Contestant(mode, qos, ctx)
-                    try:
-                        warm_up(c, ctx["peer"])
-                        c.run(WARM_FIRST, WARM_MESSAGES)
-                        s = strace_run(c, args.strace_messages)
-                    finally:
-                        c.stop()
+                    s, _ = with_contestant(mode, qos, ctx, lambda c: strace_run(c, args.strace_messages))
                     straced[(mode, qos)] = s
                     print("  %-16s qos %d: %5.2f syscalls/msg (%s)%s" % (
                         mode, qos, s["syscalls"], ", ".join("%s %.2f" % (n, v) for v, n in s["top"]),

@@ -34,7 +34,7 @@ import unittest
 
 from gateway import Gateway
 from mosquitto import Mosquitto
-from test_mqtt_restart import Lines, last_sent
+from test_mqtt_restart import SeqGatewayTest, last_sent
 
 SEQ = os.environ.get("GATEHOUSE_MQTT_SEQ", "")
 N = 100000
@@ -68,7 +68,7 @@ def parse_metrics(text):
     return out
 
 
-class MqttPipelineNorthRestartTest(unittest.TestCase):
+class MqttPipelineNorthRestartTest(SeqGatewayTest):
     def setUp(self):
         # Not a skip: Paho MQTT C++ is a required dependency, so a missing tool is a build problem.
         self.assertTrue(SEQ and os.path.exists(SEQ), "tests/tools/mqtt_seq not found: GATEHOUSE_MQTT_SEQ=%r" % SEQ)
@@ -98,43 +98,15 @@ class MqttPipelineNorthRestartTest(unittest.TestCase):
         self.outs = {}
         self.addCleanup(self.kill_procs)   # runs first (cleanups are LIFO)
 
-    def stop_gateway(self):
-        self.assertEqual(self.gw.stop(timeout=15.0), 0)
-
-    def kill_procs(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.kill()
-            p.wait(10)
-            p.stdout.close()
-            p.stderr.close()
-
     def spawn(self, name, *args):
-        p = subprocess.Popen([SEQ] + [str(a) for a in args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True)
-        self.procs.append(p)
-        self.outs[name] = Lines(p)
-        return p, self.outs[name]
-
-    def plugin(self):
-        for p in self.gw.json("GET", "/sensinact/runtime/plugins")["plugins"]:
-            if p["name"] == "mqtt":
-                return p
-        return None
+        p, lines = super().spawn(*args)
+        self.outs[name] = lines
+        return p, lines
 
     def metrics(self):
         status, _, body = self.gw.request("GET", "/metrics", timeout=10.0)
         self.assertEqual(status, 200, body[:300])
         return parse_metrics(body.decode())
-
-    def wait_for(self, predicate, timeout):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.05)
-        return predicate()
 
     def north_log(self, what):
         """Lines of the gateway's northbound publisher log that contain `what`."""

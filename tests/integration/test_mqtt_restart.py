@@ -140,28 +140,9 @@ class SseCounter:
         self.thread.join(5)
 
 
-class MqttBrokerRestartTest(unittest.TestCase):
-    def setUp(self):
-        # Not a skip: Paho MQTT C++ is a required dependency, so a missing tool is a build problem.
-        self.assertTrue(SEQ and os.path.exists(SEQ), "tests/tools/mqtt_seq not found: GATEHOUSE_MQTT_SEQ=%r" % SEQ)
-        self.broker = Mosquitto(persistence=True, log=True).start()
-        self.addCleanup(self.broker.close)
-        uri = "tcp://127.0.0.1:%d" % self.broker.port
-        self.uri = uri
-        plugins = ("  mqtt:\n    brokers: [%s]\n    client_id: itest-mqtt\n    mappings_file: {mappings}\n" % uri)
-        # SSE queue larger than the whole run, so the stream never drops for being slow.
-        self.gw = Gateway(plugins_extra=plugins, http_extra="  sse_queue: 100000")
-        mappings = os.path.join(self.gw.dir.name, "restart-mappings.yaml")
-        with open(mappings, "w") as f:
-            f.write(MAPPINGS)
-        with open(self.gw.config) as f:
-            text = f.read().replace("{mappings}", mappings)
-        text += "mqtt_northbound:\n  enabled: true\n  brokers: [%s]\n  qos: 1\n  queue: 20000\n" % uri
-        self.gw.write_config(text=text)
-        self.gw.start()
-        self.addCleanup(self.stop_gateway)
-        self.procs = []
-        self.addCleanup(self.kill_procs)   # runs first (cleanups are LIFO)
+class SeqGatewayTest(unittest.TestCase):
+    """What the broker-restart tests share: self.gw (a started Gateway), self.procs (mqtt_seq
+    processes, killed at cleanup) and the helpers below."""
 
     def stop_gateway(self):
         self.assertEqual(self.gw.stop(timeout=15.0), 0)
@@ -194,6 +175,31 @@ class MqttBrokerRestartTest(unittest.TestCase):
                 return value
             time.sleep(0.05)
         return predicate()
+
+
+class MqttBrokerRestartTest(SeqGatewayTest):
+    def setUp(self):
+        # Not a skip: Paho MQTT C++ is a required dependency, so a missing tool is a build problem.
+        self.assertTrue(SEQ and os.path.exists(SEQ), "tests/tools/mqtt_seq not found: GATEHOUSE_MQTT_SEQ=%r" % SEQ)
+        self.broker = Mosquitto(persistence=True, log=True).start()
+        self.addCleanup(self.broker.close)
+        uri = "tcp://127.0.0.1:%d" % self.broker.port
+        self.uri = uri
+        plugins = ("  mqtt:\n    brokers: [%s]\n    client_id: itest-mqtt\n    mappings_file: {mappings}\n" % uri)
+        # SSE queue larger than the whole run, so the stream never drops for being slow.
+        self.gw = Gateway(plugins_extra=plugins, http_extra="  sse_queue: 100000")
+        mappings = os.path.join(self.gw.dir.name, "restart-mappings.yaml")
+        with open(mappings, "w") as f:
+            f.write(MAPPINGS)
+        with open(self.gw.config) as f:
+            text = f.read().replace("{mappings}", mappings)
+        text += "mqtt_northbound:\n  enabled: true\n  brokers: [%s]\n  qos: 1\n  queue: 20000\n" % uri
+        self.gw.write_config(text=text)
+        self.gw.start()
+        self.addCleanup(self.stop_gateway)
+        self.procs = []
+        self.addCleanup(self.kill_procs)   # runs first (cleanups are LIFO)
+
 
     def diagnostics(self, *parts):
         return "\n".join([str(p) for p in parts] + [
