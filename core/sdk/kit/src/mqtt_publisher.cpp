@@ -432,10 +432,6 @@ struct MqttPublisher::Impl {
     int rc = MOSQ_ERR_SUCCESS;
     // While connecting, readiness either way drives the TLS handshake (loop_read does it).
     if ((revents & (POLLIN | POLLERR | POLLHUP)) || (phase_ == Phase::Connecting && (revents & POLLOUT))) {
-      // libmosquitto reads up to one packet per message in flight, but stops after any packet
-      // when errno already says EAGAIN (left over from an earlier read on this non-blocking
-      // socket): without this, one PUBACK per poll() round (bench/RESULTS.md run 13).
-      errno = 0;
       rc = mosquitto_loop_read(mosq_, 1);
     }
     if (rc == MOSQ_ERR_SUCCESS && phase_ != Phase::Idle && (revents & POLLOUT) && mosquitto_want_write(mosq_)) {
