@@ -34,7 +34,7 @@ import unittest
 
 from gateway import Gateway
 from mosquitto import Mosquitto
-from test_mqtt_restart import SeqGatewayTest, last_sent
+from test_mqtt_restart import MAPPINGS, SeqGatewayTest, last_sent  # the same QoS 1 mapping
 
 SEQ = os.environ.get("GATEHOUSE_MQTT_SEQ", "")
 N = 100000
@@ -47,15 +47,6 @@ GATEWAY_QUEUE = 300000  # northbound queue / offline buffer: more than the whole
 PRODUCER_TIMEOUT_S = 120   # the producer gives up after this (it prints what was acknowledged)
 COUNTER_TIMEOUT_S = 200    # whole-run bound of the far-end counter (it prints the first missing values)
 RECONNECT_TIMEOUT_S = 30   # the gateway is back on NORTH within this after a restart
-
-MAPPINGS = """mappings:
-  - topic: bulk/{provider}/seq
-    service: load
-    resource: seq
-    format: number
-    type: int
-    qos: 1
-"""
 
 
 def parse_metrics(text):
