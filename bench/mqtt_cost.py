@@ -68,7 +68,7 @@ import time
 sys.dont_write_bytecode = True   # no bench/__pycache__ in the source tree
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from benchlib import Processes, SetupError, cpu_s, free_port, tail, thread_cpu, tcp_ok  # noqa: E402
+from benchlib import Processes, SetupError, cpu_s, free_port, tail, thread_cpu  # noqa: E402
 from mqtt_ingest import Broker, Gateway  # noqa: E402
 
 TOPICS = 100
@@ -193,7 +193,7 @@ class Contestant:
                                "bare-receive": "br", "forwarder": "fw", "nodered": "in"}[mode]
         self.out_filter = None
         self.proc = self.log = self.gateway = None
-        tmp, build, port = ctx["tmp"], ctx["build"], ctx["port"]
+        tmp, port = ctx["tmp"], ctx["port"]
         if mode in ("gateway", "gateway-nonorth", BEFORE_MODE):
             north = mode != "gateway-nonorth"
             gw_build = ctx["before_build"] if mode == BEFORE_MODE else ctx["gateway_build"]

@@ -1,10 +1,8 @@
 #include "gatehouse/kit/mqtt_publisher.h"
-#include "gatehouse/kit/thread_name.h"
 
+#include <dlfcn.h>
 #include <mosquitto.h>
 #include <poll.h>
-#include <pthread.h>
-#include <dlfcn.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -21,6 +19,8 @@
 #include <thread>
 #include <unordered_map>
 #include <utility>
+
+#include "gatehouse/kit/thread_name.h"
 
 // libmosquitto's wake-up pipe, switched off. mosquitto_new() and mosquitto_reinitialise() (and, in
 // other versions of the library, mosquitto_connect*()) open a socketpair whose
