@@ -746,7 +746,7 @@ class _Epoch:
 
 
 class _Remembered:
-    __slots__ = ("cert", "raw", "last_answer", "wrap_cache")
+    __slots__ = ("cert", "raw", "wrap_cache")
 
 
 class Publisher:
@@ -780,6 +780,7 @@ class Publisher:
                 raise E2EError("certificate", "own certificate does not allow %r" % t)
         self.counters = {}
         self.outbox = []
+        self.last_answer = {}        # subscriber id -> time of the last answered request
         self.persisted_epochs = {}   # topic -> epoch number (also topics not served now)
         self.subscribers = {}        # topic -> {id: _Remembered}
         self.removed = {}            # topic -> set(id)
@@ -943,7 +944,7 @@ class Publisher:
         r = subs.get(cert.id)
         if r is None or r.raw != cert.raw:
             r = _Remembered()
-            r.cert, r.raw, r.last_answer, r.wrap_cache = cert, cert.raw, None, None
+            r.cert, r.raw, r.wrap_cache = cert, cert.raw, None
             subs[cert.id] = r
             return r, True
         return r, False
@@ -971,8 +972,8 @@ class Publisher:
             return "removed"
         old = self.subscribers.get(m.topic, {}).get(c.id)
         now = self.now()
-        if old is not None and old.last_answer is not None \
-                and now - old.last_answer < self.request_interval:
+        last = self.last_answer.get(c.id)
+        if last is not None and now - last < self.request_interval:
             self._count("rate")
             return "rate"
         # wrap before remembering: an HPKE failure (low-order key) drops the request
@@ -991,7 +992,7 @@ class Publisher:
             return "low_order"
         r, changed = self._remember(m.topic, c)
         r.wrap_cache = (e.number, wrap)
-        r.last_answer = now
+        self.last_answer[c.id] = now
         if changed:
             self._save_state()
         self.outbox.append(Outgoing(wrap_topic(m.topic, c.id), wrap, True))
