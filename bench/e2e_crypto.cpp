@@ -16,8 +16,8 @@
 // succeed and every opened plaintext must equal the sealed one, so no side measures an error path.
 //
 // Usage: e2e_crypto [--rounds R] [--messages N] [--reserve S] (S: PublisherOptions::seqReserve, default
-// 1000 as in the library; the seal cost includes one fsync'd state-file write per S seals)   exit 0 = floors met, 1 = missed, 2 = error.
-// Threads: one.
+// the library's, 100000; the seal cost includes one fsync'd state-file write per S seals)   exit 0 = floors met, 1 = missed, 2 = error.
+// Threads: one, except inside the rewrap (the publisher spreads wraps over the cores).
 
 #include <algorithm>
 #include <chrono>
@@ -136,7 +136,7 @@ struct Raw {
 
 int main(int argc, char** argv) {
   int rounds = 7, messages = 2000;
-  std::uint64_t reserve = 1000;
+  std::uint64_t reserve = gatehouse::e2e::PublisherOptions{}.seqReserve;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--rounds") == 0) rounds = std::max(1, std::atoi(argv[i + 1]));
     else if (std::strcmp(argv[i], "--reserve") == 0) reserve = std::max(1ull, std::strtoull(argv[i + 1], nullptr, 10));

@@ -139,7 +139,7 @@ std::string encodeKeyRequest(std::string_view topic, std::string_view certificat
 // --- publisher --------------------------------------------------------------------------------
 struct PublisherOptions {
   std::string stateFile;                   // section 6.3; required
-  std::uint64_t seqReserve = 1000;
+  std::uint64_t seqReserve = 100000;   // one fsync per 100000 messages (docs/e2e-protocol.md 6.2)
   std::uint64_t maxMessagesPerEpoch = 0xffffffffULL;
   std::chrono::seconds rekeyInterval{86400};
   std::function<std::int64_t()> clock;     // Unix seconds; default: system clock
