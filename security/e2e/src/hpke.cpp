@@ -71,7 +71,9 @@ bool validAead(Aead aead) noexcept { return aead == Aead::Aes128Gcm || aead == A
 // how 3.0's HKDF treats an empty/NULL HMAC key); RFC 5869 defines the empty salt as Nh zero bytes,
 // which is what HMAC does with an empty key anyway, so extract() passes those explicitly.
 Result<std::string> hkdf(int mode, std::string_view key, std::string_view salt, std::string_view info, std::size_t length) {
-  Kdf kdf(EVP_KDF_fetch(nullptr, "HKDF", nullptr));
+  // Fetched once (an explicit fetch per call is a provider lookup; a rewrap for 1000 subscribers
+  // makes 8000 HKDF calls).
+  static const Kdf kdf(EVP_KDF_fetch(nullptr, "HKDF", nullptr));
   if (!kdf) return kit::internal("hpke: EVP_KDF_fetch(HKDF) failed");
   KdfCtx ctx(EVP_KDF_CTX_new(kdf.get()));
   if (!ctx) return kit::internal("hpke: EVP_KDF_CTX_new failed");
@@ -142,13 +144,20 @@ Result<std::string> rawPublic(EVP_PKEY* key) {
 }
 
 // DH(sk, pk) = X25519(sk, pk), refusing an all-zero result (low-order pk, RFC 9180 section 7.1.4).
+Result<std::string> dhWith(EVP_PKEY* key, std::string_view pk);
 Result<std::string> dh(std::string_view sk, std::string_view pk) {
   if (pk.size() != kX25519KeySize) return kit::badRequest("hpke: X25519 public key must be 32 bytes");
   auto key = privateKey(sk);
   if (!key) return std::move(key).error();
+  return dhWith(key->get(), pk);
+}
+
+// The same with an imported private key (the ephemeral key of encap is imported once).
+Result<std::string> dhWith(EVP_PKEY* key, std::string_view pk) {
+  if (pk.size() != kX25519KeySize) return kit::badRequest("hpke: X25519 public key must be 32 bytes");
   Pkey peer(EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, u8(pk), pk.size()));
   if (!peer) return kit::badRequest("hpke: X25519 public key rejected");
-  PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key->get(), nullptr));
+  PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
   if (!ctx) return kit::internal("hpke: EVP_PKEY_CTX_new_from_pkey failed");
   if (EVP_PKEY_derive_init(ctx.get()) != 1) return kit::internal("hpke: EVP_PKEY_derive_init failed");
   if (EVP_PKEY_derive_set_peer(ctx.get(), peer.get()) != 1) return kit::badRequest("hpke: X25519 peer key rejected");
@@ -239,13 +248,13 @@ Result<std::string> aesGcm(bool encrypt, Aead aead, std::string_view key, std::s
   return out;
 }
 
-Result<Encapsulation> encapWith(std::string_view pkR, std::string_view skE) {
+// Encap with an ephemeral key already imported: one scalar multiplication for pkE (done when the
+// key was made) and one for the DH, nothing re-derived.
+Result<Encapsulation> encapWithKey(std::string_view pkR, EVP_PKEY* skE) {
   if (pkR.size() != kX25519KeySize) return kit::badRequest("hpke: recipient public key must be 32 bytes");
-  auto key = privateKey(skE);
-  if (!key) return std::move(key).error();
-  auto pkE = rawPublic(key->get());
+  auto pkE = rawPublic(skE);
   if (!pkE) return std::move(pkE).error();
-  auto dhValue = dh(skE, pkR);
+  auto dhValue = dhWith(skE, pkR);
   if (!dhValue) return std::move(dhValue).error();
   Secret dhSecret(std::move(*dhValue));
   std::string kemContext = *pkE;
@@ -253,6 +262,20 @@ Result<Encapsulation> encapWith(std::string_view pkR, std::string_view skE) {
   auto ss = extractAndExpand(dhSecret.s, kemContext);
   if (!ss) return std::move(ss).error();
   return Encapsulation(std::move(*ss), std::move(*pkE));
+}
+
+Result<Encapsulation> encapWith(std::string_view pkR, std::string_view skE) {
+  if (pkR.size() != kX25519KeySize) return kit::badRequest("hpke: recipient public key must be 32 bytes");
+  auto key = privateKey(skE);
+  if (!key) return std::move(key).error();
+  return encapWithKey(pkR, key->get());
+}
+
+// A fresh ephemeral X25519 key, generated inside OpenSSL (its private half never leaves it).
+Result<Encapsulation> encapFresh(std::string_view pkR) {
+  Pkey key(EVP_PKEY_Q_keygen(nullptr, nullptr, "X25519"));
+  if (!key) return kit::internal("hpke: X25519 key generation failed");
+  return encapWithKey(pkR, key.get());
 }
 
 }  // namespace
@@ -291,11 +314,7 @@ Result<std::string> publicKeyOf(std::string_view sk) {
   return rawPublic(key->get());
 }
 
-Result<Encapsulation> encap(std::string_view recipientPublicKey) {
-  auto eph = generateKeyPair();
-  if (!eph) return std::move(eph).error();
-  return encapWith(recipientPublicKey, eph->privateKey);
-}
+Result<Encapsulation> encap(std::string_view recipientPublicKey) { return encapFresh(recipientPublicKey); }
 
 Result<Encapsulation> encapWithEphemeral(std::string_view recipientPublicKey, std::string_view ephemeralPrivateKey) {
   return encapWith(recipientPublicKey, ephemeralPrivateKey);
@@ -421,9 +440,12 @@ Result<SenderSetup> setupBaseSenderWithEphemeral(Aead aead, std::string_view rec
 }
 
 Result<SenderSetup> setupBaseSender(Aead aead, std::string_view recipientPublicKey, std::string_view info) {
-  auto eph = generateKeyPair();
-  if (!eph) return std::move(eph).error();
-  return setupBaseSenderWithEphemeral(aead, recipientPublicKey, info, eph->privateKey);
+  if (!validAead(aead)) return kit::badRequest("hpke: unsupported AEAD");
+  auto e = encapFresh(recipientPublicKey);
+  if (!e) return std::move(e).error();
+  auto ctx = keySchedule(aead, e->sharedSecret, info);
+  if (!ctx) return std::move(ctx).error();
+  return SenderSetup{std::move(e->enc), std::move(*ctx)};
 }
 
 Result<Context> setupBaseRecipient(Aead aead, std::string_view enc, std::string_view recipientPrivateKey,
