@@ -429,15 +429,19 @@ Result<void> Publisher::handleKeyRequest(std::string_view requestBytes) {
   auto known = t.subscribers.find(cert->id);
   if (known != t.subscribers.end()) {
     RememberedSubscriber& sub = known->second;
-    if (sub.lastAnswer != kNever && n - sub.lastAnswer < 1) {
-      ++p.refused;
-      return kit::makeError(kit::ErrorCode::Conflict, "e2e publisher: key requests of " + cert->id + " rate limited");
-    }
+    // The current epoch's wrap again costs no cryptography (a relay such as the gateway waits for
+    // a fresh publication rather than take a retained one): always answered.
     if (sub.certificate == cert->encoded && sub.wrapEpoch == t.epoch && !sub.wrap.empty()) {
-      sub.lastAnswer = n;   // the current epoch's wrap again
+      sub.lastAnswer = n;
       p.outgoing.push_back(Outgoing{wrapTopic(it->first, sub.id), sub.wrap, true});
       if (p.dirty) return p.persist();
       return {};
+    }
+    // A new wrap (another certificate for this id) costs an X25519 key generation and derivation
+    // and a signature: at most one per second per id.
+    if (sub.lastAnswer != kNever && n - sub.lastAnswer < 1) {
+      ++p.refused;
+      return kit::makeError(kit::ErrorCode::Conflict, "e2e publisher: key requests of " + cert->id + " rate limited");
     }
   }
   RememberedSubscriber sub;   // wrapped first: a low-order key (HPKE refuses it) is never remembered

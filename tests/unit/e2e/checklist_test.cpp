@@ -544,21 +544,29 @@ TEST(E2eChecklist, C12_LowOrderX25519SubscriberKeysAreRefused) {
   EXPECT_TRUE(p->handleKeyRequest(e2e::encodeKeyRequest(w.topic, good)).ok());
 }
 
-TEST(E2eSubscriber, KeyRequestsAreRateLimitedAndResendTheCurrentWrap) {
+TEST(E2eSubscriber, KeyRequestsResendTheCurrentWrapAndNewWrapsAreRateLimited) {
   World w;
   auto p = w.publisher();
   Sub a = w.subscriber("sub-a");
   ASSERT_TRUE(p->handleKeyRequest(a.s->keyRequest(w.topic)).ok());
   const std::string first = p->drainOutgoing().at(0).payload;
-  auto again = p->handleKeyRequest(a.s->keyRequest(w.topic));
+  // The same certificate again at once: the same wrap, published again (no new cryptography).
+  ASSERT_TRUE(p->handleKeyRequest(a.s->keyRequest(w.topic)).ok());
+  auto resent = p->drainOutgoing();
+  ASSERT_EQ(resent.size(), 1u);
+  EXPECT_EQ(resent[0].payload, first);
+  // A new certificate for the same id within the second needs a new wrap: refused.
+  Sub a2 = w.subscriber("sub-a");
+  auto again = p->handleKeyRequest(a2.s->keyRequest(w.topic));
   EXPECT_FALSE(again.ok());
   EXPECT_EQ(again.error().code, ErrorCode::Conflict);
   EXPECT_TRUE(p->drainOutgoing().empty());
   w.now += 1;
-  ASSERT_TRUE(p->handleKeyRequest(a.s->keyRequest(w.topic)).ok());
+  ASSERT_TRUE(p->handleKeyRequest(a2.s->keyRequest(w.topic)).ok());
   auto out = p->drainOutgoing();
   ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].payload, first);
+  EXPECT_NE(out[0].payload, first);
+  EXPECT_TRUE(a2.s->handleKeyWrap(out[0].payload).ok());
 }
 
 TEST(E2eSubscriber, RekeyIntervalBeginsANewEpochAndTheOldOneStillOpens) {
