@@ -243,13 +243,41 @@ void MqttBridge::applyMappings(const kit::MqttMessage& message) {
     if (auto s = host().declareResource(spec); !s) host().warn("MQTT: cannot declare " + printable(k) + ": " + s.message());
   }
   for (const auto& u : x.updates) {
-    if (auto s = host().push(u.provider, u.service, u.resource, u.value, u.timestampMs); !s)
-      noteBadPayload(u.mapping, message.topic, "the gateway refused the value: " + s.message());
+    // An e2e value (ciphertext) reaches the model only once its resource is marked e2e: true, so
+    // that no filter ever compares it; when the mark cannot be set the value is dropped.
+    if (u.e2e && !markE2e(u)) {
+      noteBadPayload(u.mapping, message.topic,
+                     "cannot mark " + key(u.provider, u.service, u.resource) + " as e2e; e2e payload of " +
+                         std::to_string(u.value.asString().size()) + " bytes dropped");
+      continue;
+    }
+    if (auto s = host().push(u.provider, u.service, u.resource, u.value, u.timestampMs); !s) {
+      // The host's message may quote the value; never log an e2e payload, only its size.
+      noteBadPayload(u.mapping, message.topic,
+                     u.e2e ? "the gateway refused the e2e payload of " + std::to_string(u.value.asString().size()) + " bytes (" +
+                                 sdk::statusName(s.code()) + ")"
+                           : "the gateway refused the value: " + s.message());
+    }
   }
   for (const auto& m : x.metadata) {
     if (auto s = host().setMetadata(m.provider, m.service, m.resource, m.key, m.value); !s)
       host().debug("MQTT: metadata " + m.key + " refused: " + s.message());
   }
+}
+
+bool MqttBridge::markE2e(const ResourceUpdate& u) {
+  const std::string k = key(u.provider, u.service, u.resource);
+  {
+    std::lock_guard lock(declaredMu_);
+    if (e2eMarked_.count(k) != 0) return true;
+  }
+  if (auto s = host().setMetadata(u.provider, u.service, u.resource, kE2eMetadataKey, sdk::Value::ofBool(true)); !s) {
+    host().warn("MQTT: cannot set metadata e2e on " + printable(k) + ": " + s.message());
+    return false;
+  }
+  std::lock_guard lock(declaredMu_);
+  e2eMarked_.insert(k);
+  return true;
 }
 
 void MqttBridge::noteBadPayload(std::size_t mapping, const std::string& topic, const std::string& reason) {

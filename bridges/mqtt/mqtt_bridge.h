@@ -81,6 +81,7 @@ class MqttBridge final : public sdk::Bridge {
   void onConnection(bool connected, const std::string& reason);
   void resubscribe();
   void applyMappings(const kit::MqttMessage& message);
+  bool markE2e(const ResourceUpdate& update);
   bool handleReply(const kit::MqttMessage& message);
   void finishCommand(Pending::Entry command, const std::string& payload);
   void sendCommand(sdk::Request request, const CommandRoute& route);
@@ -110,6 +111,7 @@ class MqttBridge final : public sdk::Bridge {
 
   std::mutex declaredMu_;
   std::set<std::string> declared_;   // "provider/service/resource" already declared (or tried)
+  std::set<std::string> e2eMarked_;  // "provider/service/resource" given metadata e2e: true
 
   mutable std::mutex badMu_;
   std::vector<BadCounter> bad_;

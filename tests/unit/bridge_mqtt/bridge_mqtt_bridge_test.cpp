@@ -227,6 +227,85 @@ TEST(MqttBridge, BadPayloadsAreCountedAndLoggedOncePerIntervalWithTheTopic) {
   EXPECT_EQ(lines, 1) << "one line per mapping per interval (10 s)";
 }
 
+constexpr const char* kE2eMappings = R"(mappings:
+  - topic: enc/{provider}/data
+    service: e2e
+    resource: data
+    e2e: true
+  - topic: plain/{provider}
+    service: s
+    resource: r
+)";
+
+std::size_t indexOf(const std::vector<sdk::testing::RecordedPush>& pushes, const std::string& resource) {
+  for (std::size_t i = 0; i < pushes.size(); ++i)
+    if (pushes[i].resource == resource) return i;
+  return pushes.size();
+}
+
+// e2e: true: the payload (binary, NULs, looks like nothing) reaches the model byte for byte as
+// bytes, after the resource got metadata e2e: true (so no filter ever sees it unmarked); logs never
+// show it, only its size.
+TEST(MqttBridge, E2eMappingStoresThePayloadUnchangedMarkedE2eAndNeverLogsIt) {
+  MosquittoFixture broker;
+  ASSERT_EQ(broker.start(), "");
+  Harness h(broker, kE2eMappings);
+  ASSERT_TRUE(h.start().isOk());
+  ASSERT_TRUE(h.waitState(sdk::PluginState::Running, 8s));
+  Device dev(broker, "e2e-dev");
+  ASSERT_TRUE(dev.ready());
+
+  const std::string secret = "SECRET-MARKER";
+  const std::string payload = std::string("GHE\x01\x01\x05pub-1\x00\x00\xff", 14) + secret + std::string(40, '\0');
+  dev.publish("enc/meter-7/data", payload);
+  ASSERT_TRUE(h.fake.waitForPushes("meter-7", "e2e", "data", 1, 5s));
+  const auto pushes = h.fake.pushes();
+  const std::size_t mark = indexOf(pushes, "data#e2e");
+  const std::size_t value = indexOf(pushes, "data");
+  ASSERT_LT(mark, pushes.size());
+  ASSERT_LT(value, pushes.size());
+  EXPECT_LT(mark, value) << "the e2e mark must be in place before the first value";
+  EXPECT_EQ(pushes[mark].value, Value::ofBool(true));
+  EXPECT_EQ(pushes[value].value, Value::ofBytes(payload));
+  EXPECT_EQ(pushes[value].value.asString().size(), payload.size());
+  bool declared = false;
+  for (const auto& d : h.fake.declarations()) {
+    if (d.provider == "meter-7" && d.resource == "data") {
+      declared = true;
+      EXPECT_EQ(d.type, GH_TYPE_BYTES);
+    }
+  }
+  EXPECT_TRUE(declared);
+
+  // A second message: pushed, the mark is not set again.
+  dev.publish("enc/meter-7/data", payload + "2");
+  ASSERT_TRUE(h.fake.waitForPushes("meter-7", "e2e", "data", 2, 5s));
+  EXPECT_EQ(h.fake.pushesTo("meter-7", "e2e", "data#e2e").size(), 1u);
+  EXPECT_EQ(h.fake.pushesTo("meter-7", "e2e", "data")[1].value, Value::ofBytes(payload + "2"));
+
+  // Bad e2e payloads are counted and logged by size: too large, then refused by the gateway with a
+  // message quoting the value (as a host might): neither the payload nor that message is logged.
+  dev.publish("enc/meter-7/data", std::string(kMaxPayloadBytes + 1, 'S') + secret);
+  ASSERT_TRUE(eventually([&] { return h.bridge.badPayloads(0) == 1; }, 5s));
+  h.fake.failPushes(GH_ERR_INVALID_ARGUMENT, "expected double, got bytes \"" + kit::base64Encode(payload) + "\" " + secret);
+  dev.publish("enc/meter-7/data", payload);
+  ASSERT_TRUE(eventually([&] { return h.bridge.badPayloads(0) == 2; }, 5s));
+  h.stop();   // flushes the pending report
+  int lines = 0;
+  for (const auto& [level, text] : h.fake.logs()) {
+    EXPECT_EQ(text.find(secret), std::string::npos) << text;
+    EXPECT_EQ(text.find("SSSS"), std::string::npos) << text.substr(0, 200);
+    EXPECT_EQ(text.find(kit::base64Encode(payload).substr(0, 8)), std::string::npos) << text;
+    EXPECT_EQ(text.find("pub-1"), std::string::npos) << text;
+    if (text.find("bad payload") != std::string::npos) {
+      ++lines;
+      EXPECT_TRUE(text.find(std::to_string(kMaxPayloadBytes + 1 + secret.size()) + " bytes") != std::string::npos || text.find(std::to_string(payload.size()) + " bytes") != std::string::npos)
+          << text;
+    }
+  }
+  EXPECT_GE(lines, 1);
+}
+
 TEST(MqttBridge, ABadMappingsFileFailsStartWithItsMessage) {
   MosquittoFixture broker;
   ASSERT_EQ(broker.start(), "");

@@ -171,7 +171,9 @@ Extracted MappingSet::apply(std::string_view topic, std::string_view payload) co
       const auto resource = resolveName(rule.name, "resource", *captured);
       if (!resource) { problems += (problems.empty() ? "" : "; ") + resource.message(); continue; }
       Result<sdk::Value> value = kit::internal("not extracted");
-      if (root != nullptr) {
+      if (m.e2e) {
+        value = sdk::Value::ofBytes(std::string(payload));   // ciphertext: stored as it came, never parsed
+      } else if (root != nullptr) {
         auto at = kit::resolvePointer(*root, rule.pointer);
         value = at ? valueFromJson(**at, rule.type) : Result<sdk::Value>(at.error());
       } else {
@@ -188,6 +190,7 @@ Extracted MappingSet::apply(std::string_view topic, std::string_view payload) co
       u.value = std::move(*value);
       u.timestampMs = timestampMs;
       u.mapping = index;
+      u.e2e = m.e2e;
       out.updates.push_back(std::move(u));
       addDeclaration(out.declarations, specFor(m, rule, *provider, *service, *resource));
       extractedResources.push_back(*resource);

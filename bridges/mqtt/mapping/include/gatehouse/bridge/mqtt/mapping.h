@@ -40,7 +40,15 @@ struct ResourceUpdate {
   std::int64_t timestampMs = 0;   // 0 = now (no timestamp configured)
   std::size_t mapping = 0;        // index of the mapping that produced it
   bool admin = false;
+  // From a mapping with `e2e: true`: `value` is the message's payload unchanged (an end-to-end
+  // encrypted data message, docs/e2e-protocol.md), type bytes. The resource must carry the metadata
+  // kE2eMetadataKey = true before this value reaches the model (so that no filter ever compares
+  // it); never log the value, only its size.
+  bool e2e = false;
 };
+
+// The metadata key (value: boolean true) that marks a resource holding end-to-end encrypted data.
+inline constexpr const char* kE2eMetadataKey = "e2e";
 
 // A metadata entry of a resource (any `metadata:` key other than the admin resource names).
 struct MetadataUpdate {
