@@ -94,6 +94,8 @@ Result<RevocationList> issueRevocationList(const KeyPair& authority, std::int64_
                                            std::set<std::uint64_t> serials);
 
 // What a publisher or subscriber trusts: the authority's public key and its current revocation list.
+// The list is not persisted here: an application that restarts hands in an anchor whose list it kept
+// (the publisher's state file holds no revocation list).
 class TrustAnchor {
  public:
   explicit TrustAnchor(std::string authorityPublicKey);
@@ -176,6 +178,9 @@ class Publisher {
   std::uint64_t epoch(std::string_view topic) const;   // 0 = topic unknown
   std::uint64_t nextSeq() const noexcept;
   std::vector<std::string> subscribers(std::string_view topic) const;
+  // Key requests refused so far (parse, certificate, removed, rate limit, failed wrap): 5 says
+  // "drop the request and count it".
+  std::uint64_t refusedKeyRequests() const noexcept;
 
   struct Impl;
  private:
@@ -209,7 +214,14 @@ class Subscriber {
   Opened open(std::string_view topic, std::string_view dataBytes);
   // Whether a key for (publisher, topic, epoch) is installed (tests).
   bool hasKey(std::string_view publisherId, std::string_view topic, std::uint64_t epoch) const;
+  // Drops by reason (toString(Drop) names: parse, certificate, signature, replay, too_old, no_key,
+  // decrypt), data messages and wraps together.
   std::map<std::string, std::uint64_t> dropCounts() const;
+  // The replay windows (per publisher id) and the highest accepted epoch per (publisher, topic), as
+  // text, for an application that saves them across restarts (sections 1 and 7). Holds no secret.
+  std::string replayState() const;
+  // Merges a saved replayState() (never moves a window or an epoch backwards). BadRequest if malformed.
+  Result<void> restoreReplayState(std::string_view state);
 
   struct Impl;
  private:
