@@ -72,7 +72,8 @@ class MqttBridge final : public sdk::Bridge {
   // What a SET/ACT forwarded to a device waits for (kept in pending_ with its sdk::Request).
   struct Command {
     std::string waitTopic;   // reply topic (MQTT 5) or ack topic
-    bool ack = false;
+    bool ack = false;        // waits on an ack topic (Ack or Relay)
+    bool relay = false;      // Relay: the first live message there, as bytes (e2e key request)
     sdk::ValueType resultType = sdk::ValueType::String;
   };
   using Pending = kit::PendingRequests<Command>;
@@ -85,6 +86,7 @@ class MqttBridge final : public sdk::Bridge {
   bool handleReply(const kit::MqttMessage& message);
   void finishCommand(Pending::Entry command, const std::string& payload);
   void sendCommand(sdk::Request request, const CommandRoute& route);
+  void relayKeyRequest(sdk::Request request, const std::string& provider, const sdk::ActParams& params);
   void sendRouted(sdk::Request request, kit::Result<CommandRoute> route, const std::string& provider,
                   const std::string& service, const std::string& resource);
   void publishCommand(std::uint64_t id, const CommandRoute& route);
@@ -118,7 +120,7 @@ class MqttBridge final : public sdk::Bridge {
 
   Pending pending_;                  // by id = the MQTT 5 correlation data
   std::mutex ackMu_;
-  std::set<std::string> ackTopics_;  // ack topics subscribed so far
+  std::set<std::string> ackTopics_;  // ack topics (and e2e wrap topics) subscribed so far
   kit::Timer timer_{"mqtt-timer"};   // command timeouts, bad-payload report flushes
 };
 

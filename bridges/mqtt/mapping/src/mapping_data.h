@@ -63,6 +63,7 @@ struct Mapping {
   // e2e: true: the whole payload, never parsed, is the value (type bytes) of the single resource,
   // marked with metadata e2e: true (README "End-to-end encrypted topics").
   bool e2e = false;
+  int keyRequestTimeoutMs = 5000;   // e2e only: how long a relayed key request waits for the wrap
 };
 
 struct MappingSet::Data {

@@ -160,6 +160,10 @@ void checkMapping(const Values& m, Problems& problems) {
       literalOrWildcard("resource");
       if (m.isSet("resource")) resourceNames.insert(m.getString("resource"));
     }
+    if (m.isSet("service") && m.isSet("resource") && m.getString("service") == kE2eService &&
+        m.getString("resource") == kKeyRequestAction) {
+      problems.add("resource", "e2e/keyRequest is the key request action of e2e mappings; choose another resource name");
+    }
   } else if (!resources.empty()) {
     for (const char* single : {"resource", "value", "type", "unit", "command"}) {
       if (m.isSet(single)) problems.add(single, "with resources: give this inside each item of resources");
@@ -183,6 +187,7 @@ void checkMapping(const Values& m, Problems& problems) {
     if (!json && !m.getString("value").empty()) problems.add("value", kPointerNeedsJson);
   }
 
+  if (m.isSet("key_request_timeout_ms") && !e2e) problems.add("key_request_timeout_ms", "only used with e2e: true");
   if (m.isSet("timestamp") && !json && !e2e) problems.add("timestamp", "a timestamp is read by JSON pointer, so it needs format: json");
   if (!json && !e2e) {
     for (const auto& item : m.map("metadata")) {
@@ -282,6 +287,8 @@ Schema buildSchema() {
           Field::boolean("e2e", false)
               .doc("End-to-end encrypted data (docs/e2e-protocol.md): the whole payload, unparsed, is the value (type bytes), "
                    "metadata e2e: true; adds the action e2e/keyRequest to the provider."),
+          Field::integer("key_request_timeout_ms", 5000).range(100, 9000)
+              .doc("e2e only: how long the keyRequest action waits for the publisher's key wrap."),
       }).require("a list of topic mappings").itemCount(1, kMaxMappings).itemsCalled("mappings").checkedWith(checkMapping)
         .doc("Topic mappings, tried in order."),
   }};
@@ -346,6 +353,7 @@ Mapping toMapping(const Values& m, std::size_t index) {
     out.e2e = true;
     out.format = PayloadFormat::Text;   // never parsed: apply() takes the bytes as they are
     for (auto& r : out.resources) r.type = sdk::ValueType::Bytes;
+    out.keyRequestTimeoutMs = static_cast<int>(m.getInt("key_request_timeout_ms"));
   }
   if (m.isSet("command")) out.command = commandRule(m.section("command"), out.qos);
   for (const Values& a : m.list("actions")) {
