@@ -91,7 +91,9 @@ Error typeError(const Value& in, ValueType target) {
   msg += ", got ";
   msg += toString(in.type());
   msg += ' ';
-  msg += in.toJson().substr(0, 64);
+  // Bytes may be end-to-end ciphertext (docs/e2e-protocol.md): never quoted in a message, only sized.
+  if (in.type() == ValueType::Bytes && !in.isNull()) msg += "(" + std::to_string(in.asString().size()) + " bytes)";
+  else msg += in.toJson().substr(0, 64);
   return makeError(ErrorCode::BadRequest, std::move(msg));
 }
 }  // namespace
