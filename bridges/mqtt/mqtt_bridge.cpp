@@ -241,7 +241,12 @@ void MqttBridge::applyMappings(const kit::MqttMessage& message) {
       std::lock_guard lock(declaredMu_);
       if (!declared_.insert(k).second) continue;
     }
-    if (auto s = host().declareResource(spec); !s) host().warn("MQTT: cannot declare " + printable(k) + ": " + s.message());
+    if (auto s = host().declareResource(spec); !s) {
+      host().warn("MQTT: cannot declare " + printable(k) + ": " + s.message());
+    } else {
+      host().debug("MQTT: declared " + printable(k) + " (" + std::string(sdk::toString(spec.type)) + ") from a message on " +
+                   printable(message.topic));
+    }
   }
   for (const auto& u : x.updates) {
     // An e2e payload must at least start like a data message (magic, version 1, type 1: a header
@@ -402,6 +407,9 @@ void MqttBridge::relayKeyRequest(sdk::Request request, const std::string& provid
   route.ackTopic = e2e::wrapTopic(dataTopic, parsed->subscriberId);
   route.timeoutMs = relay->timeoutMs;
   route.resultType = sdk::ValueType::Bytes;
+  host().debug("MQTT: relaying the key request of subscriber " + parsed->subscriberId + " on " + printable(route.topic) + " (" +
+               std::to_string(route.payload.size()) + " bytes); waiting " + std::to_string(route.timeoutMs) + " ms for " +
+               printable(route.ackTopic));
   sendCommand(std::move(request), route);
 }
 

@@ -558,7 +558,9 @@ int subscribe(const Options& o) {
   while (opened < count && Clock::now() < deadline) {
     if (!useMqtt) {
       // The resource's current value from REST, opened when it changed.
-      auto answer = http(gw, "GET", "/sensinact/providers/" + gw.provider + "/services/" + restResource + "/GET", "");
+      const auto slash = restResource.find('/');
+      auto answer = http(gw, "GET", "/sensinact/providers/" + gw.provider + "/services/" + restResource.substr(0, slash) +
+                                        "/resources/" + restResource.substr(slash + 1) + "/GET", "");
       if (answer) {
         auto envelope = bytesAt(*answer, "value");
         if (envelope && *envelope != lastRestValue) {

@@ -38,6 +38,8 @@ class E2eInteropTest(unittest.TestCase):
             if p.poll() is None:
                 p.terminate()
                 p.wait(10)
+            p.stdout.close()
+            p.stderr.close()
         self.broker.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
