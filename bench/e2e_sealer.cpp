@@ -2,7 +2,9 @@
 // bench/e2e_pipeline.py, sealed by the real security/e2e Publisher under a throw-away authority.
 // Usage: e2e_sealer OUT_FILE MESSAGES PROVIDERS STATE_FILE
 // OUT_FILE: records u16be(len topic) || topic || u32be(len payload) || payload, provider after
-// provider in turn (topic secure/dev-<i>/env/secret), payloads {"value":X.YY} before sealing.
+// provider in turn (topic secure/dev-<i>/env/secret); before sealing, message k is the telemetry JSON
+// {"value":X.YY,"unit":"Cel","battery":87,"rssi":-71,"ts":T,"seq":S} that e2e_pipeline.py sends in
+// plaintext for its other half.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -50,8 +52,9 @@ int main(int argc, char** argv) {
   for (long k = 0; k < n; ++k) {
     const long i = k % providers + 1;
     const std::string topic = "secure/dev-" + std::to_string(i) + "/env/secret";
-    char plain[64];
-    std::snprintf(plain, sizeof plain, "{\"value\":%.2f}", static_cast<double>(k / providers) / 100.0 + static_cast<double>(i));
+    char plain[160];
+    std::snprintf(plain, sizeof plain, "{\"value\":%.2f,\"unit\":\"Cel\",\"battery\":87,\"rssi\":-71,\"ts\":%lld,\"seq\":%ld}",
+                  static_cast<double>(k / providers) / 100.0 + static_cast<double>(i), 1733600000000LL + k, k / providers);
     auto sealed = (*pub)->seal(topic, plain);
     if (!sealed) {
       std::fprintf(stderr, "e2e_sealer: %s\n", sealed.error().message.c_str());

@@ -78,7 +78,10 @@ void Value::appendJson(std::string& out) const {
   if (type_ == ValueType::Json) {
     out += s.empty() ? std::string_view("null") : std::string_view(s);
   } else if (type_ == ValueType::Bytes) {
-    json::appendString(out, kit::base64Encode(s));
+    // Base64 text needs no JSON escaping (end-to-end envelopes take this path for every message).
+    out += '"';
+    out += kit::base64Encode(s);
+    out += '"';
   } else {
     json::appendString(out, s);
   }
