@@ -972,15 +972,18 @@ class Publisher:
             return "removed"
         old = self.subscribers.get(m.topic, {}).get(c.id)
         now = self.now()
+        e = self.epochs[m.topic]
+        # 5: a subscriber that already has the current epoch's wrap gets it again (no crypto);
+        # only requests that need a new wrap are rate limited per subscriber id.
+        resend = (old is not None and old.raw == c.raw and old.wrap_cache
+                  and old.wrap_cache[0] == e.number)
         last = self.last_answer.get(c.id)
-        if last is not None and now - last < self.request_interval:
+        if not resend and last is not None and now - last < self.request_interval:
             self._count("rate")
             return "rate"
         # wrap before remembering: an HPKE failure (low-order key) drops the request
-        e = self.epochs[m.topic]
         try:
-            if old is not None and old.raw == c.raw and old.wrap_cache \
-                    and old.wrap_cache[0] == e.number:
+            if resend:
                 wrap = old.wrap_cache[1]
                 status = "resent"
             else:

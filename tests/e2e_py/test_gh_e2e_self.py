@@ -462,11 +462,17 @@ class RoundTrip(Base):
         sub, _ = self.f.subscriber("sub-1")
         req = sub.key_request(b"sensors/t1")
         self.assertEqual(pub.handle_key_request(req), "answered")
-        self.assertEqual(pub.handle_key_request(req), "rate")
-        self.clock.t += 1.5
+        # the current wrap again at once: re-sent, no new wrap
         self.assertEqual(pub.handle_key_request(req), "resent")
         out = pub.take_outbox()
         self.assertEqual(out[0].payload, out[1].payload)
+        # a new certificate for the same id within the second needs a new wrap: rate limited
+        sub2, _ = self.f.subscriber("sub-1")
+        req2 = sub2.key_request(b"sensors/t1")
+        self.assertEqual(pub.handle_key_request(req2), "rate")
+        self.clock.t += 1.5
+        self.assertEqual(pub.handle_key_request(req2), "answered")
+        self.assertNotEqual(pub.take_outbox()[0].payload, out[0].payload)
 
     def test_rekey_interval_and_budget(self):
         pub = self.f.publisher(rekey_interval=3600, max_messages_per_epoch=3)
