@@ -2,6 +2,8 @@
 
 #include "gatehouse/e2e/hpke.h"
 
+#include "internal.h"
+
 #include <array>
 #include <limits>
 #include <memory>
@@ -32,15 +34,7 @@ using Kdf = std::unique_ptr<EVP_KDF, KdfFree>;
 using KdfCtx = std::unique_ptr<EVP_KDF_CTX, KdfCtxFree>;
 using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
 
-// A std::string that is wiped when it goes out of scope.
-struct Secret {
-  std::string s;
-  Secret() = default;
-  explicit Secret(std::string v) : s(std::move(v)) {}
-  Secret(const Secret&) = delete;
-  Secret& operator=(const Secret&) = delete;
-  ~Secret() { wipe(s); }
-};
+using detail::Secret;   // a std::string wiped when it goes out of scope (internal.h)
 
 const unsigned char* u8(std::string_view v) noexcept { return reinterpret_cast<const unsigned char*>(v.data()); }
 unsigned char* u8(std::string& v) noexcept { return reinterpret_cast<unsigned char*>(v.data()); }
