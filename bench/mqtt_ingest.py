@@ -109,7 +109,8 @@ MAPPINGS = """mappings:
 class Gateway:
     """The real gatehouse binary with the signed mqtt plugin on a free loopback port."""
 
-    def __init__(self, procs, tmp, build, broker_port, northbound, topic_root="sensors", qos=0, name="gatehouse"):
+    def __init__(self, procs, tmp, build, broker_port, northbound, topic_root="sensors", qos=0, name="gatehouse",
+                 mappings_text=None):
         self.procs = procs
         self.bin = os.environ.get("GATEHOUSE_BIN", os.path.join(build, "core/app/gatehouse"))
         if not os.access(self.bin, os.X_OK):
@@ -122,7 +123,7 @@ class Gateway:
         self.gateway_id = "bench"
         mappings = os.path.join(tmp, name + "-mappings.yaml")
         with open(mappings, "w", encoding="utf-8") as f:
-            f.write(MAPPINGS % {"root": topic_root, "qos": qos})
+            f.write(mappings_text if mappings_text is not None else MAPPINGS % {"root": topic_root, "qos": qos})
         lines = [
             "gateway:",
             "  id: %s" % self.gateway_id,

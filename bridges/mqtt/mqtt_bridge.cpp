@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "gatehouse/bridge/mqtt/topic.h"
+#include "gatehouse/e2e/e2e.h"
 #include "gatehouse/kit/codec.h"
 #include "gatehouse/kit/settings.h"
 
@@ -240,16 +241,60 @@ void MqttBridge::applyMappings(const kit::MqttMessage& message) {
       std::lock_guard lock(declaredMu_);
       if (!declared_.insert(k).second) continue;
     }
-    if (auto s = host().declareResource(spec); !s) host().warn("MQTT: cannot declare " + printable(k) + ": " + s.message());
+    if (auto s = host().declareResource(spec); !s) {
+      host().warn("MQTT: cannot declare " + printable(k) + ": " + s.message());
+    } else {
+      host().debug("MQTT: declared " + printable(k) + " (" + std::string(sdk::toString(spec.type)) + ") from a message on " +
+                   printable(message.topic));
+    }
   }
   for (const auto& u : x.updates) {
-    if (auto s = host().push(u.provider, u.service, u.resource, u.value, u.timestampMs); !s)
-      noteBadPayload(u.mapping, message.topic, "the gateway refused the value: " + s.message());
+    // An e2e payload must at least start like a data message (magic, version 1, type 1: a header
+    // check, nothing more); anything else (plaintext sent by mistake, a key request or wrap) is
+    // dropped and counted, never stored.
+    if (u.e2e) {
+      const auto type = e2e::peekType(u.value.asString());
+      if (!type || *type != e2e::MessageType::Data) {
+        noteBadPayload(u.mapping, message.topic,
+                       "not an e2e data message (" + std::to_string(u.value.asString().size()) + " bytes); dropped");
+        continue;
+      }
+    }
+    // An e2e value (ciphertext) reaches the model only once its resource is marked e2e: true, so
+    // that no filter ever compares it; when the mark cannot be set the value is dropped.
+    if (u.e2e && !markE2e(u)) {
+      noteBadPayload(u.mapping, message.topic,
+                     "cannot mark " + key(u.provider, u.service, u.resource) + " as e2e; e2e payload of " +
+                         std::to_string(u.value.asString().size()) + " bytes dropped");
+      continue;
+    }
+    if (auto s = host().push(u.provider, u.service, u.resource, u.value, u.timestampMs); !s) {
+      // The host's message may quote the value; never log an e2e payload, only its size.
+      noteBadPayload(u.mapping, message.topic,
+                     u.e2e ? "the gateway refused the e2e payload of " + std::to_string(u.value.asString().size()) + " bytes (" +
+                                 sdk::statusName(s.code()) + ")"
+                           : "the gateway refused the value: " + s.message());
+    }
   }
   for (const auto& m : x.metadata) {
     if (auto s = host().setMetadata(m.provider, m.service, m.resource, m.key, m.value); !s)
       host().debug("MQTT: metadata " + m.key + " refused: " + s.message());
   }
+}
+
+bool MqttBridge::markE2e(const ResourceUpdate& u) {
+  const std::string k = key(u.provider, u.service, u.resource);
+  {
+    std::lock_guard lock(declaredMu_);
+    if (e2eMarked_.count(k) != 0) return true;
+  }
+  if (auto s = host().setMetadata(u.provider, u.service, u.resource, kE2eMetadataKey, sdk::Value::ofBool(true)); !s) {
+    host().warn("MQTT: cannot set metadata e2e on " + printable(k) + ": " + s.message());
+    return false;
+  }
+  std::lock_guard lock(declaredMu_);
+  e2eMarked_.insert(k);
+  return true;
 }
 
 void MqttBridge::noteBadPayload(std::size_t mapping, const std::string& topic, const std::string& reason) {
@@ -305,8 +350,67 @@ void MqttBridge::onSet(sdk::Request request, const std::string& provider, const 
 
 void MqttBridge::onAct(sdk::Request request, const std::string& provider, const std::string& service,
                        const std::string& resource, const sdk::ActParams& params) {
+  if (service == kE2eService && resource == kKeyRequestAction && mappings_.hasE2e()) {
+    relayKeyRequest(std::move(request), provider, params);
+    return;
+  }
   sendRouted(std::move(request), mappings_.routeForAct(provider, service, resource, params), provider,
              service, resource);
+}
+
+// e2e/keyRequest(topic, request) (docs/e2e-protocol.md section 8): the request is published on
+// <topic>/_e2e/req and the ACT is answered with the publisher's wrap from
+// <topic>/_e2e/wrap/<subscriber id> (unparsed), through the same machinery as `response: ack`
+// commands (pending_, on-demand subscription, timeout sweep).
+void MqttBridge::relayKeyRequest(sdk::Request request, const std::string& provider, const sdk::ActParams& params) {
+  const sdk::Value* topic = nullptr;
+  const sdk::Value* bytes = nullptr;
+  for (const auto& [name, value] : params) {
+    if (name == "topic") topic = &value;
+    else if (name == "request") bytes = &value;
+  }
+  if (topic == nullptr || topic->isNull() || topic->type() != sdk::ValueType::String) {
+    request.fail(GH_ERR_INVALID_ARGUMENT, "keyRequest needs the parameter topic (string): the data topic");
+    return;
+  }
+  if (bytes == nullptr || bytes->isNull() || bytes->type() != sdk::ValueType::Bytes) {
+    request.fail(GH_ERR_INVALID_ARGUMENT, "keyRequest needs the parameter request (bytes, base64 in REST): the key request message");
+    return;
+  }
+  const std::string& dataTopic = topic->asString();
+  if (!e2e::isValidTopic(dataTopic)) {
+    request.fail(GH_ERR_INVALID_ARGUMENT, "not an e2e data topic: " + kit::quoteForMessage(dataTopic, 200));
+    return;
+  }
+  auto relay = mappings_.e2eRelayFor(provider, dataTopic);
+  if (!relay) {
+    request.fail(GH_ERR_INVALID_ARGUMENT, relay.message());
+    return;
+  }
+  // Only the outer fields are read (topic, the certificate's subscriber id); the certificate is
+  // the publisher's to verify.
+  auto parsed = e2e::parseKeyRequest(bytes->asString());
+  if (!parsed) {
+    request.fail(GH_ERR_INVALID_ARGUMENT, "the request is not an e2e key request: " + parsed.message());
+    return;
+  }
+  if (parsed->topic != dataTopic) {
+    request.fail(GH_ERR_INVALID_ARGUMENT, "the key request is for the topic " + kit::quoteForMessage(parsed->topic, 200) +
+                                              ", not " + kit::quoteForMessage(dataTopic, 200));
+    return;
+  }
+  CommandRoute route;
+  route.topic = e2e::requestTopic(dataTopic);
+  route.qos = 1;
+  route.payload = bytes->asString();
+  route.response = CommandRoute::Response::Relay;
+  route.ackTopic = e2e::wrapTopic(dataTopic, parsed->subscriberId);
+  route.timeoutMs = relay->timeoutMs;
+  route.resultType = sdk::ValueType::Bytes;
+  host().debug("MQTT: relaying the key request of subscriber " + parsed->subscriberId + " on " + printable(route.topic) + " (" +
+               std::to_string(route.payload.size()) + " bytes); waiting " + std::to_string(route.timeoutMs) + " ms for " +
+               printable(route.ackTopic));
+  sendCommand(std::move(request), route);
 }
 
 // A resource without a command (no mapping gives it one: NotFound) is NOT_ALLOWED; a command that
@@ -328,9 +432,10 @@ void MqttBridge::sendCommand(sdk::Request request, const CommandRoute& route) {
     request.fail(GH_ERR_UNAVAILABLE, "the MQTT bridge is not started");
     return;
   }
-  const bool ack = route.response == CommandRoute::Response::Ack;
+  const bool ack = route.response != CommandRoute::Response::Mqtt5;
+  const bool relay = route.response == CommandRoute::Response::Relay;
   const std::chrono::milliseconds timeout(route.timeoutMs);
-  auto added = pending_.add(request, timeout, Command{ack ? route.ackTopic : replyTopic_, ack, route.resultType});
+  auto added = pending_.add(request, timeout, Command{ack ? route.ackTopic : replyTopic_, ack, relay, route.resultType});
   if (!added) {
     request.fail(GH_ERR_UNAVAILABLE, "the MQTT bridge is stopping");
     return;
@@ -392,6 +497,10 @@ void MqttBridge::failCommand(std::uint64_t id, kit::ErrorCode code, const std::s
 
 void MqttBridge::sweepCommands() {
   pending_.sweep(std::chrono::steady_clock::now(), [](const Pending::Entry& c) {
+    if (c.data.relay) {
+      return "no key wrap from the publisher on " + c.data.waitTopic + " within " + std::to_string(c.timeoutMs()) +
+             " ms (is the publisher online, and does it accept this subscriber's certificate?)";
+    }
     return "the device did not answer on " + c.data.waitTopic + " within " + std::to_string(c.timeoutMs()) + " ms";
   });
 }
@@ -417,7 +526,16 @@ bool MqttBridge::handleReply(const kit::MqttMessage& message) {
     }
     // An ack carries no correlation: it answers the oldest command waiting on that topic.
     if (isAckTopic) {
-      done = pending_.takeFirst([&](const Pending::Entry& c) { return c.data.ack && c.data.waitTopic == message.topic; });
+      done = pending_.takeFirst(
+          [&](const Pending::Entry& c) { return c.data.ack && !c.data.relay && c.data.waitTopic == message.topic; });
+      // An e2e wrap answers every key request waiting for it (they all asked for the same key);
+      // a retained copy (delivered by a new subscription) predates the request and is not the answer.
+      if (!done && !message.retained) {
+        while (auto relayed = pending_.takeFirst(
+                   [&](const Pending::Entry& c) { return c.data.relay && c.data.waitTopic == message.topic; })) {
+          relayed->request.complete(sdk::Value::ofBytes(message.payload));
+        }
+      }
     }
   }
   if (done) finishCommand(std::move(*done), message.payload);

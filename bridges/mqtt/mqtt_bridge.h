@@ -72,7 +72,8 @@ class MqttBridge final : public sdk::Bridge {
   // What a SET/ACT forwarded to a device waits for (kept in pending_ with its sdk::Request).
   struct Command {
     std::string waitTopic;   // reply topic (MQTT 5) or ack topic
-    bool ack = false;
+    bool ack = false;        // waits on an ack topic (Ack or Relay)
+    bool relay = false;      // Relay: the first live message there, as bytes (e2e key request)
     sdk::ValueType resultType = sdk::ValueType::String;
   };
   using Pending = kit::PendingRequests<Command>;
@@ -81,9 +82,11 @@ class MqttBridge final : public sdk::Bridge {
   void onConnection(bool connected, const std::string& reason);
   void resubscribe();
   void applyMappings(const kit::MqttMessage& message);
+  bool markE2e(const ResourceUpdate& update);
   bool handleReply(const kit::MqttMessage& message);
   void finishCommand(Pending::Entry command, const std::string& payload);
   void sendCommand(sdk::Request request, const CommandRoute& route);
+  void relayKeyRequest(sdk::Request request, const std::string& provider, const sdk::ActParams& params);
   void sendRouted(sdk::Request request, kit::Result<CommandRoute> route, const std::string& provider,
                   const std::string& service, const std::string& resource);
   void publishCommand(std::uint64_t id, const CommandRoute& route);
@@ -110,13 +113,14 @@ class MqttBridge final : public sdk::Bridge {
 
   std::mutex declaredMu_;
   std::set<std::string> declared_;   // "provider/service/resource" already declared (or tried)
+  std::set<std::string> e2eMarked_;  // "provider/service/resource" given metadata e2e: true
 
   mutable std::mutex badMu_;
   std::vector<BadCounter> bad_;
 
   Pending pending_;                  // by id = the MQTT 5 correlation data
   std::mutex ackMu_;
-  std::set<std::string> ackTopics_;  // ack topics subscribed so far
+  std::set<std::string> ackTopics_;  // ack topics (and e2e wrap topics) subscribed so far
   kit::Timer timer_{"mqtt-timer"};   // command timeouts, bad-payload report flushes
 };
 

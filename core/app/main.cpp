@@ -24,6 +24,7 @@
 #include "model/model.h"
 #include "northbound/mqtt_publisher.h"
 #include "rest/rest_api.h"
+#include "e2e_cli.h"
 #include "plugin_cli.h"
 #include "plugin_host/plugin_host.h"
 
@@ -40,6 +41,7 @@ constexpr const char* kUsage =
     "  gatehouse run --config FILE     start the gateway (SIGTERM/SIGINT stop it cleanly)\n"
     "  gatehouse config check FILE     validate a config file; prints every problem as FILE:LINE:COL: key: message\n"
     "  gatehouse plugin keygen|sign|verify|list ...  make keys, sign and check plugins (gatehouse plugin --help)\n"
+    "  gatehouse e2e authority|keygen|publish|subscribe ...  end-to-end encryption (gatehouse e2e --help)\n"
     "  gatehouse version               print the version\n"
     "  gatehouse --help                this text\n"
     "\n"
@@ -324,6 +326,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (args[0] == "plugin") return gatehouse::app::pluginCommand(args);
+  if (args[0] == "e2e") return gatehouse::app::e2eCommand(args);
   if (args[0] == "config") {
     if (args.size() != 3 || args[1] != "check") return usage("expected: gatehouse config check FILE");
     return configCheck(std::string(args[2]));

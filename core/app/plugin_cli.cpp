@@ -16,6 +16,7 @@
 #include <sstream>
 #include <string>
 
+#include "cli_options.h"
 #include "config/config.h"
 #include "gatehouse/sdk/abi.h"
 #include "plugin_host/plugin_host.h"
@@ -58,61 +59,6 @@ int fail(const std::string& message, int code = kPluginFailure) {
   return code;
 }
 
-// --name value / --name=value options, and positional arguments.
-struct Options {
-  std::map<std::string, std::string> values;
-  std::vector<std::string> flags;
-  std::vector<std::string> positional;
-  std::string error;
-
-  bool has(const std::string& k) const { return values.count(k) != 0; }
-  std::string get(const std::string& k, const std::string& def = {}) const {
-    auto it = values.find(k);
-    return it == values.end() ? def : it->second;
-  }
-  bool flag(const std::string& f) const { return std::find(flags.begin(), flags.end(), f) != flags.end(); }
-};
-
-Options parse(const std::vector<std::string_view>& args, std::size_t from, const std::vector<std::string>& valued,
-              const std::vector<std::string>& booleans) {
-  Options o;
-  for (std::size_t i = from; i < args.size(); ++i) {
-    std::string a(args[i]);
-    if (a.rfind("--", 0) != 0) {
-      o.positional.push_back(a);
-      continue;
-    }
-    std::string key = a.substr(2), value;
-    const auto eq = key.find('=');
-    const bool inlineValue = eq != std::string::npos;
-    if (inlineValue) {
-      value = key.substr(eq + 1);
-      key = key.substr(0, eq);
-    }
-    if (std::find(booleans.begin(), booleans.end(), key) != booleans.end() && !inlineValue) {
-      o.flags.push_back(key);
-      continue;
-    }
-    if (std::find(valued.begin(), valued.end(), key) == valued.end()) {
-      o.error = "unknown option --" + key;
-      return o;
-    }
-    if (!inlineValue) {
-      if (i + 1 >= args.size()) {
-        o.error = "--" + key + " needs a value";
-        return o;
-      }
-      value = std::string(args[++i]);
-    }
-    if (o.values.count(key) != 0) {
-      o.error = "--" + key + " given twice";
-      return o;
-    }
-    o.values[key] = value;
-  }
-  return o;
-}
-
 int keygen(const Options& o) {
   if (!o.has("private") || !o.has("public") || !o.positional.empty()) return usage("keygen needs --private FILE --public FILE");
   auto key = signing::PrivateKey::generate();
@@ -121,21 +67,6 @@ int keygen(const Options& o) {
   std::printf("key id %s\nprivate key %s (keep it secret)\npublic key %s (copy it into the gateway's trust store)\n",
               key->publicKey().keyId().c_str(), o.get("private").c_str(), o.get("public").c_str());
   return 0;
-}
-
-std::optional<std::string> readWhole(const std::string& path, std::string& error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = path + ": cannot open: " + std::strerror(errno);
-    return std::nullopt;
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (!in && !in.eof()) {
-    error = path + ": cannot read";
-    return std::nullopt;
-  }
-  return ss.str();
 }
 
 int sign(const Options& o) {
@@ -331,11 +262,11 @@ int pluginCommand(const std::vector<std::string_view>& args) {
   const std::string_view cmd = args[1];
   Options o;
   if (cmd == "keygen") {
-    o = parse(args, 2, {"private", "public"}, {});
+    o = parseOptions(args, 2, {"private", "public"}, {});
   } else if (cmd == "sign") {
-    o = parse(args, 2, {"key", "name", "version", "abi", "valid-days", "not-after", "out"}, {});
+    o = parseOptions(args, 2, {"key", "name", "version", "abi", "valid-days", "not-after", "out"}, {});
   } else if (cmd == "verify" || cmd == "list") {
-    o = parse(args, 2, {"config", "trust-store", "revocation-list", "state-dir", "max-bytes"}, {"no-owner-check"});
+    o = parseOptions(args, 2, {"config", "trust-store", "revocation-list", "state-dir", "max-bytes"}, {"no-owner-check"});
   } else {
     return usage("unknown plugin command: " + std::string(cmd));
   }

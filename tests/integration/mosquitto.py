@@ -17,14 +17,15 @@ def free_port():
 
 
 class Mosquitto:
-    def __init__(self, persistence=False, log=False, unbounded_queues=None):
+    def __init__(self, persistence=False, log=False, unbounded_queues=None, verbose=False):
         """persistence=True: the broker saves its sessions, subscriptions and queued messages on
         SIGTERM (stop()) and restores them at the next start() on the same port, as a broker
         restart in the field does. Queues are unbounded, so nothing is dropped while a persistent
         subscriber is away. log=True: the broker's log goes to log_text() instead of nowhere.
         unbounded_queues (default: as persistence): max_queued_messages 0 and max_inflight_messages
         1000, without which a fast QoS1 stream loses a fraction of a percent at a subscriber
-        (TESTING.md); True also for a broker without persistence."""
+        (TESTING.md); True also for a broker without persistence. verbose=True: log_type all
+        (every packet the broker receives and sends is logged)."""
         # As root mosquitto drops to user mosquitto: the config must be readable by it.
         self.dir = tempfile.mkdtemp(prefix="gatehouse-mosquitto-")
         os.chmod(self.dir, 0o755)
@@ -44,6 +45,8 @@ class Mosquitto:
             unbounded_queues = persistence
         if unbounded_queues:
             text += "max_queued_messages 0\nmax_inflight_messages 1000\n"
+        if verbose:
+            text += "log_type all\n"
         text += "log_dest stderr\n"
         with open(self.conf, "w") as f:
             f.write(text)

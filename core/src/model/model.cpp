@@ -389,6 +389,17 @@ struct Model::Impl {
 
 // ------------------------------------------------------------------------------------------------
 
+bool isEndToEnd(const ResourceInfo& resource) noexcept {
+  for (const auto& m : resource.metadata) {
+    if (m.key != kEndToEndMetadataKey) continue;
+    const auto& v = m.value.storage();
+    if (const bool* b = std::get_if<bool>(&v)) return *b;
+    if (const std::string* t = std::get_if<std::string>(&v)) return *t == "true";
+    return false;
+  }
+  return false;
+}
+
 std::string_view toString(NotificationKind k) noexcept {
   switch (k) {
     case NotificationKind::Data: return "DATA";

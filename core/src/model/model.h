@@ -69,6 +69,12 @@ struct ResourceInfo {
   std::vector<MetaEntry> metadata;
   std::vector<ActionParam> params;
 };
+// Whether the resource holds end-to-end encrypted data (docs/e2e-protocol.md): its metadata "e2e"
+// is true (boolean, or the text "true"). Its value is ciphertext: never compared, converted or
+// logged by the gateway, only stored and delivered.
+bool isEndToEnd(const ResourceInfo& resource) noexcept;
+inline constexpr std::string_view kEndToEndMetadataKey = "e2e";
+
 struct ServiceInfo {
   std::string name;
   std::vector<ResourceInfo> resources;   // sorted by name

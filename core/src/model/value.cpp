@@ -78,7 +78,10 @@ void Value::appendJson(std::string& out) const {
   if (type_ == ValueType::Json) {
     out += s.empty() ? std::string_view("null") : std::string_view(s);
   } else if (type_ == ValueType::Bytes) {
-    json::appendString(out, kit::base64Encode(s));
+    // Base64 text needs no JSON escaping (end-to-end envelopes take this path for every message).
+    out += '"';
+    out += kit::base64Encode(s);
+    out += '"';
   } else {
     json::appendString(out, s);
   }
@@ -91,7 +94,9 @@ Error typeError(const Value& in, ValueType target) {
   msg += ", got ";
   msg += toString(in.type());
   msg += ' ';
-  msg += in.toJson().substr(0, 64);
+  // Bytes may be end-to-end ciphertext (docs/e2e-protocol.md): never quoted in a message, only sized.
+  if (in.type() == ValueType::Bytes && !in.isNull()) msg += "(" + std::to_string(in.asString().size()) + " bytes)";
+  else msg += in.toJson().substr(0, 64);
   return makeError(ErrorCode::BadRequest, std::move(msg));
 }
 }  // namespace

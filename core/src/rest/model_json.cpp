@@ -180,8 +180,13 @@ filter::Lookup providerLookup(const model::ProviderInfo& provider) {
     const auto resource = key.substr(dot + 1);
     for (const auto& s : provider.services) {
       if (s.name != service) continue;
-      for (const auto& r : s.resources)
-        if (r.name == resource) return {toScalar(r.value)};
+      for (const auto& r : s.resources) {
+        if (r.name != resource) continue;
+        // An end-to-end encrypted value (metadata e2e: true) is ciphertext: a comparison on it would
+        // only leak bits of it, so it is seen as null and every item on it is false (docs/filters.md).
+        if (model::isEndToEnd(r)) return {std::monostate{}};
+        return {toScalar(r.value)};
+      }
     }
     return {};
   };

@@ -21,6 +21,16 @@ using json::appendString;
 
 namespace {
 
+// A JSON string given for a bytes value is base64 (RFC 4648, padded): replaced by the bytes it
+// encodes. Anything else is left to the model's type rules.
+Result<void> bytesFromBase64(model::Value& value, model::ValueType declared, const std::string& what) {
+  if (declared != model::ValueType::Bytes || value.type() != model::ValueType::String || value.isNull()) return {};
+  auto bytes = kit::base64Decode(value.asString());
+  if (!bytes) return makeError(ErrorCode::BadRequest, what + " is bytes: write it in base64 (" + bytes.message() + ")");
+  value = model::Value::ofBytes(std::move(*bytes));
+  return {};
+}
+
 enum class Route {
   CompleteList, Providers, Provider, Services, Service, Resources, Resource,
   Get, Set, Act, Subscribe, Snapshot, SnapshotSubscribe, Plugins, PluginsReload, Health, Metrics, OpenApi
@@ -585,13 +595,27 @@ struct RestApi::Impl {
       if (!r) return;
       r->respond(errorResponse(504, uri, "the device did not answer within " + std::to_string(timeoutMs) + " ms"));
     });
+    // JSON has no bytes: a bytes value (a bytes resource's SET value, a bytes ACT parameter) is
+    // written as a base64 string, decoded here to the exact bytes.
+    const auto declared = model.resource(p[0], p[1], p[2], model::Detail::Describe);
     if (isSet) {
       auto value = parseSetBody(body);
       if (!value) return done(std::move(value).error());
+      if (declared && declared->kind != model::ResourceKind::Action) {
+        if (auto b = bytesFromBase64(*value, declared->value.type(), "the value"); !b) return done(std::move(b).error());
+      }
       model.set(p[0], p[1], p[2], std::move(*value), std::move(done));
     } else {
       auto params = parseActBody(body);
       if (!params) return done(std::move(params).error());
+      if (declared && declared->kind == model::ResourceKind::Action) {
+        for (auto& given : *params) {
+          for (const auto& d : declared->params) {
+            if (d.name != given.name) continue;
+            if (auto b = bytesFromBase64(given.value, d.type, "parameter '" + given.name + "'"); !b) return done(std::move(b).error());
+          }
+        }
+      }
       model.act(p[0], p[1], p[2], std::move(*params), std::move(done));
     }
   }

@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "fake_host.h"
+#include "gatehouse/e2e/e2e.h"
 #include "mqtt_test_helpers.h"
 
 namespace gatehouse::bridge::mqtt {
@@ -225,6 +226,274 @@ TEST(MqttBridge, BadPayloadsAreCountedAndLoggedOncePerIntervalWithTheTopic) {
     }
   }
   EXPECT_EQ(lines, 1) << "one line per mapping per interval (10 s)";
+}
+
+constexpr const char* kE2eMappings = R"(mappings:
+  - topic: enc/{provider}/data
+    service: e2e
+    resource: data
+    e2e: true
+  - topic: plain/{provider}
+    service: s
+    resource: r
+)";
+
+std::size_t indexOf(const std::vector<sdk::testing::RecordedPush>& pushes, const std::string& resource) {
+  for (std::size_t i = 0; i < pushes.size(); ++i)
+    if (pushes[i].resource == resource) return i;
+  return pushes.size();
+}
+
+// e2e: true: the payload (binary, NULs, looks like nothing) reaches the model byte for byte as
+// bytes, after the resource got metadata e2e: true (so no filter ever sees it unmarked); logs never
+// show it, only its size.
+TEST(MqttBridge, E2eMappingStoresThePayloadUnchangedMarkedE2eAndNeverLogsIt) {
+  MosquittoFixture broker;
+  ASSERT_EQ(broker.start(), "");
+  Harness h(broker, kE2eMappings);
+  ASSERT_TRUE(h.start().isOk());
+  ASSERT_TRUE(h.waitState(sdk::PluginState::Running, 8s));
+  Device dev(broker, "e2e-dev");
+  ASSERT_TRUE(dev.ready());
+
+  const std::string secret = "SECRET-MARKER";
+  const std::string payload = std::string("GHE\x01\x01\x05pub-1\x00\x00\xff", 14) + secret + std::string(40, '\0');
+  dev.publish("enc/meter-7/data", payload);
+  ASSERT_TRUE(h.fake.waitForPushes("meter-7", "e2e", "data", 1, 5s));
+  const auto pushes = h.fake.pushes();
+  const std::size_t mark = indexOf(pushes, "data#e2e");
+  const std::size_t value = indexOf(pushes, "data");
+  ASSERT_LT(mark, pushes.size());
+  ASSERT_LT(value, pushes.size());
+  EXPECT_LT(mark, value) << "the e2e mark must be in place before the first value";
+  EXPECT_EQ(pushes[mark].value, Value::ofBool(true));
+  EXPECT_EQ(pushes[value].value, Value::ofBytes(payload));
+  EXPECT_EQ(pushes[value].value.asString().size(), payload.size());
+  bool declared = false;
+  for (const auto& d : h.fake.declarations()) {
+    if (d.provider == "meter-7" && d.resource == "data") {
+      declared = true;
+      EXPECT_EQ(d.type, GH_TYPE_BYTES);
+    }
+  }
+  EXPECT_TRUE(declared);
+
+  // A second message: pushed, the mark is not set again.
+  dev.publish("enc/meter-7/data", payload + "2");
+  ASSERT_TRUE(h.fake.waitForPushes("meter-7", "e2e", "data", 2, 5s));
+  EXPECT_EQ(h.fake.pushesTo("meter-7", "e2e", "data#e2e").size(), 1u);
+  EXPECT_EQ(h.fake.pushesTo("meter-7", "e2e", "data")[1].value, Value::ofBytes(payload + "2"));
+
+  // Bad e2e payloads are counted and logged by size: too large; not an e2e data message (plaintext
+  // sent by mistake: never stored); refused by the gateway with a message quoting the value (as a
+  // host might): neither the payload nor that message is logged.
+  dev.publish("enc/meter-7/data", std::string(kMaxPayloadBytes + 1, 'S') + secret);
+  ASSERT_TRUE(eventually([&] { return h.bridge.badPayloads(0) == 1; }, 5s));
+  dev.publish("enc/meter-7/data", R"({"value": ")" + secret + "\"}");
+  ASSERT_TRUE(eventually([&] { return h.bridge.badPayloads(0) == 2; }, 5s));
+  EXPECT_EQ(h.fake.pushesTo("meter-7", "e2e", "data").size(), 2u);
+  h.fake.failPushes(GH_ERR_INVALID_ARGUMENT, "expected double, got bytes \"" + kit::base64Encode(payload) + "\" " + secret);
+  dev.publish("enc/meter-7/data", payload);
+  ASSERT_TRUE(eventually([&] { return h.bridge.badPayloads(0) == 3; }, 5s));
+  h.stop();   // flushes the pending report
+  int lines = 0;
+  for (const auto& [level, text] : h.fake.logs()) {
+    EXPECT_EQ(text.find(secret), std::string::npos) << text;
+    EXPECT_EQ(text.find("SSSS"), std::string::npos) << text.substr(0, 200);
+    EXPECT_EQ(text.find(kit::base64Encode(payload).substr(0, 8)), std::string::npos) << text;
+    EXPECT_EQ(text.find("pub-1"), std::string::npos) << text;
+    if (text.find("bad payload") != std::string::npos) {
+      ++lines;
+      EXPECT_TRUE(text.find(std::to_string(kMaxPayloadBytes + 1 + secret.size()) + " bytes") != std::string::npos || text.find(std::to_string(payload.size()) + " bytes") != std::string::npos)
+          << text;
+    }
+  }
+  EXPECT_GE(lines, 1);
+}
+
+// The parties of docs/e2e-protocol.md for the relay tests: an authority, a publisher certified for
+// enc/#, a subscriber "sub-1" certified for enc/#.
+struct E2eParties {
+  e2e::KeyPair authority = *e2e::generateEd25519();
+  e2e::KeyPair publisherKey = *e2e::generateEd25519();
+  e2e::KeyPair subscriberKey = *e2e::generateX25519();
+  std::string publisherCert = issue(e2e::Role::Publisher, "pub-1", publisherKey.publicKey);
+  std::string subscriberCert = issue(e2e::Role::Subscriber, "sub-1", subscriberKey.publicKey);
+
+  std::string issue(e2e::Role role, const std::string& id, const std::string& key) {
+    e2e::Certificate c;
+    c.role = role;
+    c.serial = role == e2e::Role::Publisher ? 1 : 2;
+    c.id = id;
+    c.key = key;
+    c.notBefore = std::time(nullptr) - 3600;
+    c.notAfter = std::time(nullptr) + 86400;
+    c.topics = {"enc/#"};
+    auto issued = e2e::issueCertificate(authority, c);
+    EXPECT_TRUE(issued.ok()) << issued.message();
+    return issued.ok() ? issued->encoded : std::string();
+  }
+};
+
+// Section 8 through the gateway: a subscriber that only reaches the gateway sends its key request
+// with ACT e2e/keyRequest; the bridge publishes it on <topic>/_e2e/req, the publisher (a real
+// e2e::Publisher on the broker) answers with a wrap on <topic>/_e2e/wrap/sub-1, and the ACT
+// answers with exactly those bytes; with them the subscriber opens the data the gateway stored.
+// A stale retained wrap already on the broker is not taken for the answer.
+TEST(MqttBridge, E2eKeyRequestIsRelayedAndAnsweredWithThePublishersWrap) {
+  MosquittoFixture broker;
+  ASSERT_EQ(broker.start(), "");
+  Harness h(broker, kE2eMappings);
+  ASSERT_TRUE(h.start().isOk());
+  ASSERT_TRUE(h.waitState(sdk::PluginState::Running, 8s));
+  // keyRequest is declared on the provider with its data.
+  E2eParties parties;
+  const std::string topic = "enc/meter-7/data";
+  e2e::PublisherOptions po;
+  po.stateFile = broker.dir() + "/publisher.state";
+  auto opened = e2e::Publisher::open(parties.publisherKey, parties.publisherCert, e2e::TrustAnchor(parties.authority.publicKey), po);
+  ASSERT_TRUE(opened.ok()) << opened.message();
+  std::unique_ptr<e2e::Publisher> publisher = std::move(*opened);
+
+  std::mutex mu;
+  std::vector<std::string> requests;   // what the publisher received
+  std::vector<std::string> wraps;      // what it published
+  MqttClient* pubClient = nullptr;
+  Device pub(broker, "e2e-publisher", [&](const MqttMessage& m) {
+    std::lock_guard lock(mu);
+    requests.push_back(m.payload);
+    if (m.topic != e2e::requestTopic(topic)) return;
+    if (auto r = publisher->handleKeyRequest(m.payload); !r) {
+      ADD_FAILURE() << "the publisher refused the relayed request: " << r.message();
+      return;
+    }
+    for (const auto& out : publisher->drainOutgoing()) {
+      wraps.push_back(out.payload);
+      (void)pubClient->publish({out.topic, out.payload, 1, out.retain});
+    }
+  });
+  pubClient = &pub.client;
+  ASSERT_TRUE(pub.ready());
+  ASSERT_TRUE(pub.subscribe("enc/+/data/_e2e/req"));
+  {
+    std::lock_guard lock(mu);
+    (void)publisher->drainOutgoing();
+  }
+  // A stale wrap retained on the wrap topic since some earlier exchange.
+  {
+    Done d;
+    ASSERT_TRUE(pub.client.publish({e2e::wrapTopic(topic, "sub-1"), "STALE-RETAINED-WRAP", 1, true}, d.handler()).ok());
+    ASSERT_TRUE(d.wait(5s));
+  }
+  std::string data;
+  {
+    std::lock_guard lock(mu);
+    auto sealed = publisher->seal(topic, R"({"value":21.5})");
+    ASSERT_TRUE(sealed.ok()) << sealed.message();
+    data = *sealed;
+  }
+  pub.publish(topic, data);
+  ASSERT_TRUE(h.fake.waitForPushes("meter-7", "e2e", "data", 1, 5s));
+  EXPECT_EQ(h.fake.pushesTo("meter-7", "e2e", "data")[0].value, Value::ofBytes(data));
+  bool declared = false;
+  for (const auto& d : h.fake.declarations()) {
+    if (d.provider == "meter-7" && d.service == "e2e" && d.resource == "keyRequest") {
+      declared = true;
+      EXPECT_EQ(d.kind, GH_KIND_ACTION);
+      EXPECT_EQ(d.resultType, GH_TYPE_BYTES);
+      ASSERT_EQ(d.params.size(), 2u);
+      EXPECT_EQ(d.params[0].name, "topic");
+      EXPECT_EQ(d.params[1].name, "request");
+      EXPECT_EQ(d.params[1].type, GH_TYPE_BYTES);
+    }
+  }
+  EXPECT_TRUE(declared);
+
+  e2e::Subscriber subscriber(parties.subscriberKey, parties.subscriberCert, e2e::TrustAnchor(parties.authority.publicKey));
+  EXPECT_EQ(subscriber.open(topic, data).dropped, e2e::Drop::NoKey);
+  const std::string request = subscriber.keyRequest(topic);
+  h.bridge.onAct(sdk::Request(h.fake.host(), 42), "meter-7", "e2e", "keyRequest",
+                 {{"topic", Value::ofString(topic)}, {"request", Value::ofBytes(request)}});
+  auto c = h.completion(42, 8s);
+  ASSERT_TRUE(c.has_value());
+  ASSERT_EQ(c->status, GH_OK) << c->message;
+  ASSERT_TRUE(c->result.has_value());
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(requests.size(), 1u);
+    EXPECT_EQ(requests[0], request) << "the request is relayed byte for byte";
+    ASSERT_EQ(wraps.size(), 1u);
+    EXPECT_EQ(*c->result, Value::ofBytes(wraps[0])) << "the ACT answers with exactly the publisher's wrap";
+  }
+  ASSERT_TRUE(subscriber.handleKeyWrap(c->result->asString()).ok());
+  const auto plain = subscriber.open(topic, h.fake.pushesTo("meter-7", "e2e", "data")[0].value.asString());
+  EXPECT_EQ(plain.dropped, e2e::Drop::None) << plain.detail;
+  EXPECT_EQ(plain.plaintext, R"({"value":21.5})");
+}
+
+// No publisher answers: the ACT fails with a timeout after the mapping's key_request_timeout_ms,
+// with a message saying where the wrap was expected. Requests that are not for one of this
+// provider's e2e topics, or not key requests for the topic given, are refused before anything is
+// published.
+TEST(MqttBridge, E2eKeyRequestTimesOutAndBadRequestsAreRefused) {
+  MosquittoFixture broker;
+  ASSERT_EQ(broker.start(), "");
+  std::string mappings = kE2eMappings;
+  mappings.insert(mappings.find("  - topic: plain"), "    key_request_timeout_ms: 300\n");
+  Harness h(broker, mappings);
+  ASSERT_TRUE(h.start().isOk());
+  ASSERT_TRUE(h.waitState(sdk::PluginState::Running, 8s));
+  std::mutex mu;
+  std::vector<std::string> published;
+  Device watcher(broker, "e2e-watcher", [&](const MqttMessage& m) {
+    std::lock_guard lock(mu);
+    published.push_back(m.topic);
+  });
+  ASSERT_TRUE(watcher.ready());
+  ASSERT_TRUE(watcher.subscribe("enc/#"));
+
+  E2eParties parties;
+  e2e::Subscriber subscriber(parties.subscriberKey, parties.subscriberCert, e2e::TrustAnchor(parties.authority.publicKey));
+  const std::string topic = "enc/meter-7/data";
+  const std::string request = subscriber.keyRequest(topic);
+  const auto act = [&](gh_request_id id, const std::string& provider, sdk::ActParams params) {
+    h.bridge.onAct(sdk::Request(h.fake.host(), id), provider, "e2e", "keyRequest", std::move(params));
+    return h.completion(id, 5s);
+  };
+
+  const auto t0 = std::chrono::steady_clock::now();
+  auto c = act(1, "meter-7", {{"topic", Value::ofString(topic)}, {"request", Value::ofBytes(request)}});
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->status, GH_ERR_TIMEOUT) << c->message;
+  EXPECT_EQ(c->message, "no key wrap from the publisher on enc/meter-7/data/_e2e/wrap/sub-1 within 300 ms (is the "
+                        "publisher online, and does it accept this subscriber's certificate?)");
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 300ms);
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(mu);
+    return std::count(published.begin(), published.end(), "enc/meter-7/data/_e2e/req") == 1;
+  }, 5s));
+
+  const auto refused = [&](gh_request_id id, const std::string& provider, sdk::ActParams params, const std::string& why) {
+    auto r = act(id, provider, std::move(params));
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->status, GH_ERR_INVALID_ARGUMENT) << r->message;
+    EXPECT_NE(r->message.find(why), std::string::npos) << r->message;
+  };
+  refused(2, "meter-8", {{"topic", Value::ofString(topic)}, {"request", Value::ofBytes(request)}},
+          "no e2e mapping maps the topic \"enc/meter-7/data\" to the provider \"meter-8\"");
+  refused(3, "meter-7", {{"topic", Value::ofString("plain/meter-7")}, {"request", Value::ofBytes(request)}}, "no e2e mapping");
+  refused(4, "meter-7", {{"topic", Value::ofString("enc/+/data")}, {"request", Value::ofBytes(request)}}, "not an e2e data topic");
+  refused(5, "meter-7", {{"topic", Value::ofString(topic)}, {"request", Value::ofBytes("GHE\x01\x01 not a request")}},
+          "the request is not an e2e key request");
+  refused(6, "meter-9", {{"topic", Value::ofString("enc/meter-9/data")}, {"request", Value::ofBytes(request)}},
+          "the key request is for the topic \"enc/meter-7/data\", not \"enc/meter-9/data\"");
+  refused(7, "meter-7", {{"topic", Value::ofString(topic)}}, "needs the parameter request");
+  refused(8, "meter-7", {{"request", Value::ofBytes(request)}}, "needs the parameter topic");
+  std::this_thread::sleep_for(200ms);
+  std::lock_guard lock(mu);
+  EXPECT_EQ(std::count(published.begin(), published.end(), "enc/meter-7/data/_e2e/req"), 1)
+      << "refused requests publish nothing";
+  EXPECT_EQ(std::count(published.begin(), published.end(), "enc/meter-9/data/_e2e/req"), 0);
 }
 
 TEST(MqttBridge, ABadMappingsFileFailsStartWithItsMessage) {

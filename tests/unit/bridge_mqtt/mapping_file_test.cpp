@@ -101,7 +101,7 @@ TEST(MappingFile, ReportsEveryProblemWithPosition) {
             "m.yaml:3:10: mappings[0].qos: must be between 0 and 2, found 3\n"
             "m.yaml:4:13: mappings[0].format: must be one of json, text, number, boolean, hex, base64; found \"xml\"\n"
             "m.yaml:5:5: mappings[0].colour: unknown key. Valid keys in mappings[0]: topic, qos, format, provider, service, "
-            "resource, value, type, unit, timestamp, metadata, resources, command, actions\n"
+            "resource, value, type, unit, timestamp, metadata, resources, command, actions, e2e, key_request_timeout_ms\n"
             "m.yaml:6:5: mappings[0].qos: duplicate key; it is already set at line 3, column 5 (YAML would silently keep only one of them)\n"
             "m.yaml:10:11: mappings[1].type: must be one of double, int, long, boolean, string, json, bytes; found \"float\"\n"
             "m.yaml:11:12: mappings[1].value: JSON pointer \"nope\" must be empty or start with '/'\n"
@@ -176,6 +176,135 @@ TEST(MappingFile, RulesBetweenKeysOfMetadataActionsAndParams) {
             "there)");
   EXPECT_EQ(with("    actions: [{resource: a}]\n"),
             "m.yaml:5:15: mappings[0].actions[0]: missing required key command (where the action is published)");
+}
+
+// e2e: true (bridges/mqtt/README.md "End-to-end encrypted topics"): what makes no sense with a
+// payload the gateway cannot read is refused at load, each at its own line:column.
+TEST(MappingFile, E2eRefusesWhatWouldReadOrSendThePayload) {
+  const char* base = "mappings:\n  - topic: enc/{provider}\n    service: e2e\n    resource: data\n    e2e: true\n";
+  auto with = [&](const char* rest) { return loadError((std::string(base) + rest).c_str()); };
+  EXPECT_EQ(with("    value: /v\n"),
+            "m.yaml:6:12: mappings[0].value: e2e: true stores the whole payload unparsed (it is ciphertext); remove value");
+  EXPECT_EQ(with("    type: double\n"),
+            "m.yaml:6:11: mappings[0].type: e2e: true stores the whole payload unparsed (it is ciphertext); its type is "
+            "bytes, found \"double\"");
+  EXPECT_EQ(with("    format: base64\n"),
+            "m.yaml:6:13: mappings[0].format: e2e: true stores the whole payload unparsed (it is ciphertext); leave format "
+            "out (or text), found \"base64\"");
+  EXPECT_EQ(with("    format: json\n"),
+            "m.yaml:6:13: mappings[0].format: e2e: true stores the whole payload unparsed (it is ciphertext); leave format "
+            "out (or text), found \"json\"");
+  EXPECT_EQ(with("    timestamp: {pointer: /ts, format: millis}\n"),
+            "m.yaml:6:16: mappings[0].timestamp: e2e: true stores the whole payload unparsed (it is ciphertext); a "
+            "timestamp cannot be read from it; remove timestamp");
+  EXPECT_EQ(with("    command: {topic: 'enc/{provider}/set'}\n"),
+            "m.yaml:6:14: mappings[0].command: an e2e mapping cannot have a command (a SET would have to send ciphertext "
+            "only a publisher can make)");
+  EXPECT_EQ(with("    metadata: {location: /loc}\n"),
+            "m.yaml:6:26: mappings[0].metadata.location: e2e: true stores the whole payload unparsed (it is ciphertext); "
+            "write a literal without a leading '/'");
+  EXPECT_EQ(with("    metadata: {e2e: 'false'}\n"),
+            "m.yaml:6:21: mappings[0].metadata.e2e: the metadata key e2e is reserved: it is set (to true) by `e2e: true`");
+  EXPECT_EQ(loadError("mappings:\n  - topic: enc/{provider}\n    service: e2e\n    e2e: true\n"
+                      "    resources: [{resource: a}]\n"),
+            "m.yaml:5:17: mappings[0].resources: e2e: true stores the whole payload unparsed (it is ciphertext); it is one "
+            "resource; use resource or {resource}");
+  EXPECT_EQ(loadError("mappings:\n  - topic: enc/{provider}\n    service: e2e\n    resource: data\n    e2e: yes please\n"),
+            "m.yaml:5:10: mappings[0].e2e: expected true or false, found string \"yes please\"");
+  // Every problem at once.
+  EXPECT_EQ(with("    type: int\n    value: /x\n"),
+            "m.yaml:6:11: mappings[0].type: e2e: true stores the whole payload unparsed (it is ciphertext); its type is "
+            "bytes, found \"int\"\n"
+            "m.yaml:7:12: mappings[0].value: e2e: true stores the whole payload unparsed (it is ciphertext); remove value");
+  EXPECT_EQ(with("    key_request_timeout_ms: 20000\n"),
+            "m.yaml:6:29: mappings[0].key_request_timeout_ms: must be between 100 and 9000, found 20000");
+  EXPECT_EQ(loadError("mappings:\n  - topic: enc/{provider}\n    service: e2e\n    resource: keyRequest\n    e2e: true\n"),
+            "m.yaml:4:15: mappings[0].resource: e2e/keyRequest is the key request action of e2e mappings; choose another "
+            "resource name");
+  EXPECT_EQ(loadError("mappings:\n  - topic: enc/{provider}\n    service: s\n    resource: r\n    key_request_timeout_ms: 900\n"),
+            "m.yaml:5:29: mappings[0].key_request_timeout_ms: only used with e2e: true");
+  // What is fine: type bytes, format text, a unit, literal metadata, the names from the topic.
+  const MappingSet ok = load("mappings:\n  - topic: enc/{provider}/{service}/{resource}\n    e2e: true\n    type: bytes\n"
+                             "    format: text\n    metadata: {location: lab, owner: ops}\n");
+  EXPECT_EQ(ok.size(), 1u);
+}
+
+// The value of an e2e mapping is the payload, byte for byte (never parsed: NULs, invalid UTF-8,
+// text that looks like JSON), type bytes, flagged e2e; the engine never quotes it in an error.
+TEST(MappingApply, E2eTakesThePayloadUnchangedAsBytes) {
+  const MappingSet set = load("mappings:\n  - topic: enc/{provider}/{resource}\n    service: e2e\n    e2e: true\n"
+                              "    metadata: {location: lab}\n"
+                              "  - topic: plain/{provider}\n    service: s\n    resource: r\n");
+  for (const std::string& payload : {std::string("GHE\x01\x01\x00\xff\xfe{\"value\":1}", 19), std::string("{\"value\": 21.5}"),
+                                    std::string("not json {"), std::string(1, '\0')}) {
+    const auto out = set.apply("enc/dev-1/data", payload);
+    EXPECT_TRUE(out.errors.empty());
+    ASSERT_EQ(out.updates.size(), 2u);   // the value, then the literal admin location
+    EXPECT_EQ(out.updates[0].provider, "dev-1");
+    EXPECT_EQ(out.updates[0].service, "e2e");
+    EXPECT_EQ(out.updates[0].resource, "data");
+    EXPECT_EQ(out.updates[0].value, Value::ofBytes(payload));
+    EXPECT_EQ(out.updates[0].value.asString().size(), payload.size());
+    EXPECT_TRUE(out.updates[0].e2e);
+    EXPECT_EQ(out.updates[0].timestampMs, 0);
+    EXPECT_FALSE(out.updates[1].e2e);
+    EXPECT_EQ(out.updates[1].resource, "location");
+    ASSERT_EQ(out.declarations.size(), 2u);   // the resource and e2e/keyRequest
+    EXPECT_EQ(out.declarations[0].type, ValueType::Bytes);
+    EXPECT_EQ(out.declarations[0].mutability, sdk::Mutability::Updatable);
+  }
+  // The provider gets the key request relay action e2e/keyRequest(topic: string, request: bytes) -> bytes.
+  const auto first = set.apply("enc/dev-1/data", "GHE");
+  ASSERT_EQ(first.declarations.size(), 2u);
+  EXPECT_EQ(first.declarations[1].provider, "dev-1");
+  EXPECT_EQ(first.declarations[1].service, "e2e");
+  EXPECT_EQ(first.declarations[1].resource, "keyRequest");
+  EXPECT_EQ(first.declarations[1].kind, sdk::ResourceKind::Action);
+  ASSERT_EQ(first.declarations[1].params.size(), 2u);
+  EXPECT_EQ(first.declarations[1].params[0].name, "topic");
+  EXPECT_EQ(first.declarations[1].params[0].type, ValueType::String);
+  EXPECT_EQ(first.declarations[1].params[1].name, "request");
+  EXPECT_EQ(first.declarations[1].params[1].type, ValueType::Bytes);
+  EXPECT_EQ(first.declarations[1].resultType, ValueType::Bytes);
+  EXPECT_TRUE(set.hasE2e());
+  EXPECT_TRUE(set.hasCommands());
+  // The protocol's companion topics are not data, and keyRequest cannot hold data.
+  EXPECT_TRUE(set.apply("enc/dev-1/data/_e2e/req", "GHE").updates.empty());
+  const auto reserved = set.apply("enc/dev-1/keyRequest", "GHE");
+  EXPECT_TRUE(reserved.updates.empty());
+  ASSERT_EQ(reserved.errors.size(), 1u);
+  EXPECT_EQ(reserved.errors[0].second, "e2e/keyRequest is the key request action; it cannot hold data");
+
+  const auto plain = set.apply("plain/dev-1", R"({"x": 1})");
+  ASSERT_FALSE(plain.errors.empty());   // a plain mapping still parses (and refuses) its payload
+  // Too large: refused by size, the message names the size only.
+  const std::string big(kMaxPayloadBytes + 1, 'G');
+  const auto over = set.apply("enc/dev-1/data", big);
+  EXPECT_TRUE(over.updates.empty());
+  ASSERT_EQ(over.errors.size(), 1u);
+  EXPECT_EQ(over.errors[0].second, "payload of 262145 bytes is larger than the limit of 262144 bytes");
+}
+
+// Which e2e mapping a keyRequest ACT's topic belongs to: its template matches and names the provider.
+TEST(MappingE2e, RelayOnlyForTopicsOfTheProvidersOwnE2eMappings) {
+  const MappingSet set = load("mappings:\n  - topic: enc/{provider}/{resource}\n    service: e2e\n    e2e: true\n"
+                              "  - topic: site/#\n    provider: hub\n    service: e2e\n    resource: all\n    e2e: true\n"
+                              "    key_request_timeout_ms: 700\n"
+                              "  - topic: plain/{provider}\n    service: s\n    resource: r\n");
+  auto relay = set.e2eRelayFor("dev-1", "enc/dev-1/data");
+  ASSERT_TRUE(relay) << relay.message();
+  EXPECT_EQ(relay->mapping, 0u);
+  EXPECT_EQ(relay->timeoutMs, 5000);
+  relay = set.e2eRelayFor("hub", "site/a/b");
+  ASSERT_TRUE(relay) << relay.message();
+  EXPECT_EQ(relay->mapping, 1u);
+  EXPECT_EQ(relay->timeoutMs, 700);
+  EXPECT_FALSE(set.e2eRelayFor("dev-2", "enc/dev-1/data"));   // another provider's topic
+  EXPECT_FALSE(set.e2eRelayFor("dev-1", "plain/dev-1"));      // not an e2e mapping
+  EXPECT_FALSE(set.e2eRelayFor("hub", "site/a/_e2e/req"));    // companion topics are not data topics
+  EXPECT_FALSE(set.e2eRelayFor("hub", "site/a/_e2e/wrap/sub-1"));
+  EXPECT_EQ(set.e2eRelayFor("dev-1", "other/x").message(), "no e2e mapping maps the topic \"other/x\" to the provider \"dev-1\"");
+  EXPECT_FALSE(load(kExample).hasE2e());
 }
 
 TEST(MappingApply, SingleResourceWithTimestampAndMetadata) {

@@ -41,6 +41,16 @@ TEST(Value, CoercionIsLossless) {
   EXPECT_EQ(n->type(), ValueType::Double);
 }
 
+// Bytes may be end-to-end ciphertext: a refused conversion names their size, never their content.
+TEST(Value, ACoercionErrorNeverQuotesBytes) {
+  auto d = coerce(Value::ofBytes("GHE\x01\x01secret-looking"), ValueType::Double);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().message, "expected a value of type double, got bytes (19 bytes)");
+  auto s = coerce(Value::ofString("12"), ValueType::Double);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().message, "expected a value of type double, got string \"12\"");
+}
+
 TEST(Value, TypeNamesRoundTripAndAcceptSensinactAliases) {
   for (auto t : {ValueType::Int, ValueType::Long, ValueType::Double, ValueType::Boolean, ValueType::String,
                  ValueType::Json, ValueType::Bytes}) {

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "gatehouse/kit/codec.h"
 #include "http/server.h"
 #include "model/model.h"
 #include "rest/rest_api.h"
@@ -26,10 +27,12 @@ class SilentDevice : public model::CommandHandler {
     std::lock_guard lock(mu);
     pendingSets.push_back({c.value, std::move(done)});
   }
-  void onAct(const model::ActCommand&, std::function<void(Result<model::Value>)> done) override {
+  void onAct(const model::ActCommand& c, std::function<void(Result<model::Value>)> done) override {
     std::lock_guard lock(mu);
+    acts.push_back(c);
     pendingActs.push_back(std::move(done));
   }
+  std::vector<model::ActCommand> acts;
   std::mutex mu;
   std::vector<std::pair<model::Value, std::function<void(Result<model::Value>)>>> pendingSets;
   std::vector<std::function<void(Result<model::Value>)>> pendingActs;
@@ -54,8 +57,16 @@ struct Fixture {
     d.mutability = model::Mutability::Modifiable;
     d.owner = "dev";
     EXPECT_TRUE(model.declareResource(d).ok());
+    d.resource = "blob";
+    d.type = model::ValueType::Bytes;
+    EXPECT_TRUE(model.declareResource(d).ok());
+    d.type = model::ValueType::Int;
     d.resource = "go";
     d.kind = model::ResourceKind::Action;
+    EXPECT_TRUE(model.declareResource(d).ok());
+    d.resource = "relay";   // shaped like the MQTT bridge's e2e/keyRequest
+    d.params = {{"topic", model::ValueType::String, false, {}, {}}, {"request", model::ValueType::Bytes, false, {}, {}}};
+    d.resultType = model::ValueType::Bytes;
     EXPECT_TRUE(model.declareResource(d).ok());
     http::ServerOptions so;
     so.port = 0;
@@ -157,4 +168,68 @@ TEST(RestCommands, DeviceErrorsKeepTheirStatus) {
   auto [gone, goneBody] = f.post("/sensinact/providers/p/services/s/resources/level/SET", R"({"value": 1})");
   EXPECT_EQ(gone, 503);
   EXPECT_NE(goneBody.find("not running"), std::string::npos) << goneBody;
+}
+
+// JSON has no bytes: a bytes ACT parameter or SET value is written in base64 and reaches the owner
+// as the exact bytes (NULs included); a bytes result goes back in base64; bad base64 is a 400.
+TEST(RestCommands, BytesParametersAndValuesAreBase64OnTheWire) {
+  Fixture f(5000);
+  const std::string request("GHE\x01\x02\x00\x03\xff\xfe", 9);
+  const std::string wrap("GHE\x01\x03\x00wrap", 10);
+  std::thread device([&] {
+    for (int i = 0; i < 300; ++i) {
+      std::function<void(Result<model::Value>)> done;
+      {
+        std::lock_guard lock(f.device->mu);
+        if (!f.device->pendingActs.empty()) done = f.device->pendingActs[0];
+      }
+      if (done) {
+        done(model::Value::ofBytes(wrap));
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  });
+  auto [status, body] = f.post("/sensinact/providers/p/services/s/resources/relay/ACT",
+                               R"({"parameters": [{"name": "topic", "type": "string", "value": "enc/p/data"},)"
+                               R"( {"name": "request", "type": "bytes", "value": ")" + gatehouse::kit::base64Encode(request) + "\"}]}");
+  device.join();
+  EXPECT_EQ(status, 200) << body;
+  EXPECT_NE(body.find("\"result\":\"" + gatehouse::kit::base64Encode(wrap) + "\""), std::string::npos) << body;
+  {
+    std::lock_guard lock(f.device->mu);
+    ASSERT_EQ(f.device->acts.size(), 1u);
+    ASSERT_EQ(f.device->acts[0].params.size(), 2u);
+    EXPECT_EQ(f.device->acts[0].params[0].value, model::Value::ofString("enc/p/data"));
+    EXPECT_EQ(f.device->acts[0].params[1].value, model::Value::ofBytes(request));
+  }
+  auto [bad, badBody] = f.post("/sensinact/providers/p/services/s/resources/relay/ACT",
+                               R"({"topic": "enc/p/data", "request": "not base64!"})");
+  EXPECT_EQ(bad, 400) << badBody;
+  EXPECT_NE(badBody.find("parameter 'request' is bytes: write it in base64"), std::string::npos) << badBody;
+
+  std::thread setter([&] {
+    for (int i = 0; i < 300; ++i) {
+      std::function<void(Result<model::Value>)> done;
+      model::Value v;
+      {
+        std::lock_guard lock(f.device->mu);
+        if (!f.device->pendingSets.empty()) std::tie(v, done) = f.device->pendingSets[0];
+      }
+      if (done) {
+        done(v);
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  });
+  auto [set, setBody] = f.post("/sensinact/providers/p/services/s/resources/blob/SET", R"({"value": "AAEC"})");
+  setter.join();
+  EXPECT_EQ(set, 200) << setBody;
+  {
+    std::lock_guard lock(f.device->mu);
+    ASSERT_EQ(f.device->pendingSets.size(), 1u);
+    EXPECT_EQ(f.device->pendingSets[0].first, model::Value::ofBytes(std::string("\x00\x01\x02", 3)));
+  }
+  EXPECT_NE(setBody.find("\"value\":\"AAEC\""), std::string::npos) << setBody;
 }

@@ -60,6 +60,10 @@ struct Mapping {
   std::vector<MetadataRule> metadata;
   std::optional<CommandRule> command;   // single-resource mappings only
   std::vector<ActionRule> actions;
+  // e2e: true: the whole payload, never parsed, is the value (type bytes) of the single resource,
+  // marked with metadata e2e: true (README "End-to-end encrypted topics").
+  bool e2e = false;
+  int keyRequestTimeoutMs = 5000;   // e2e only: how long a relayed key request waits for the wrap
 };
 
 struct MappingSet::Data {

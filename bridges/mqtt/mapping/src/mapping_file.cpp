@@ -108,6 +108,7 @@ void checkMapping(const Values& m, Problems& problems) {
   const auto named = [&](const std::string& name) {
     return std::find(topic.names().begin(), topic.names().end(), name) != topic.names().end();
   };
+  const bool e2e = m.getBool("e2e");
   const bool json = m.getString("format") == "json";
   const char* const kPointerNeedsJson = "a JSON pointer needs format: json (other formats use the whole payload)";
 
@@ -119,9 +120,51 @@ void checkMapping(const Values& m, Problems& problems) {
   literalOrWildcard("provider");
   literalOrWildcard("service");
 
+  // metadata e2e marks the resources of e2e mappings (filters skip them): only e2e: true sets it.
+  for (const auto& item : m.map("metadata")) {
+    if (item.key == kE2eMetadataKey) {
+      problems.add("metadata." + item.key, item.value.line, item.value.column,
+                   "the metadata key e2e is reserved: it is set (to true) by `e2e: true`");
+    }
+  }
+
   std::set<std::string> resourceNames;
   const auto& resources = m.list("resources");
-  if (!resources.empty()) {
+  if (e2e) {
+    // The payload is ciphertext (docs/e2e-protocol.md): it is stored whole and never parsed, so
+    // nothing may be read out of it and nothing may be sent back through this mapping.
+    const char* const kWhole = "e2e: true stores the whole payload unparsed (it is ciphertext); ";
+    if (!m.getString("value").empty()) problems.add("value", std::string(kWhole) + "remove value");
+    if (m.isSet("type") && m.getString("type") != "bytes") {
+      problems.add("type", std::string(kWhole) + "its type is bytes, found " + kit::quoteForMessage(m.getString("type")));
+    }
+    if (m.isSet("format") && m.getString("format") != "text") {
+      problems.add("format", std::string(kWhole) + "leave format out (or text), found " + kit::quoteForMessage(m.getString("format")));
+    }
+    if (m.isSet("timestamp")) problems.add("timestamp", std::string(kWhole) + "a timestamp cannot be read from it; remove timestamp");
+    if (m.isSet("command")) {
+      problems.add("command", "an e2e mapping cannot have a command (a SET would have to send ciphertext only a publisher can make)");
+    }
+    if (!resources.empty()) {
+      problems.add("resources", resources[0].line(), resources[0].column(),
+                   std::string(kWhole) + "it is one resource; use resource or {resource}");
+    }
+    for (const auto& item : m.map("metadata")) {
+      const std::string& text = std::get<std::string>(item.value.value);
+      if (!text.empty() && text[0] == '/') {
+        problems.add("metadata." + item.key, item.value.line, item.value.column,
+                     std::string(kWhole) + "write a literal without a leading '/'");
+      }
+    }
+    if (resources.empty()) {
+      literalOrWildcard("resource");
+      if (m.isSet("resource")) resourceNames.insert(m.getString("resource"));
+    }
+    if (m.isSet("service") && m.isSet("resource") && m.getString("service") == kE2eService &&
+        m.getString("resource") == kKeyRequestAction) {
+      problems.add("resource", "e2e/keyRequest is the key request action of e2e mappings; choose another resource name");
+    }
+  } else if (!resources.empty()) {
     for (const char* single : {"resource", "value", "type", "unit", "command"}) {
       if (m.isSet(single)) problems.add(single, "with resources: give this inside each item of resources");
     }
@@ -144,8 +187,9 @@ void checkMapping(const Values& m, Problems& problems) {
     if (!json && !m.getString("value").empty()) problems.add("value", kPointerNeedsJson);
   }
 
-  if (m.isSet("timestamp") && !json) problems.add("timestamp", "a timestamp is read by JSON pointer, so it needs format: json");
-  if (!json) {
+  if (m.isSet("key_request_timeout_ms") && !e2e) problems.add("key_request_timeout_ms", "only used with e2e: true");
+  if (m.isSet("timestamp") && !json && !e2e) problems.add("timestamp", "a timestamp is read by JSON pointer, so it needs format: json");
+  if (!json && !e2e) {
     for (const auto& item : m.map("metadata")) {
       const std::string& text = std::get<std::string>(item.value.value);
       if (!text.empty() && text[0] == '/') {
@@ -240,6 +284,11 @@ Schema buildSchema() {
               valueType("result", "string").doc("Type of the reply value."),
               command("{params}").require("where the action is published").doc("ACT publishes here."),
           }).itemCount(0, 256).itemsCalled("actions").checkedWith(checkAction).doc("Actions of the mapping's provider and service."),
+          Field::boolean("e2e", false)
+              .doc("End-to-end encrypted data (docs/e2e-protocol.md): the whole payload, unparsed, is the value (type bytes), "
+                   "metadata e2e: true; adds the action e2e/keyRequest to the provider."),
+          Field::integer("key_request_timeout_ms", 5000).range(100, 9000)
+              .doc("e2e only: how long the keyRequest action waits for the publisher's key wrap."),
       }).require("a list of topic mappings").itemCount(1, kMaxMappings).itemsCalled("mappings").checkedWith(checkMapping)
         .doc("Topic mappings, tried in order."),
   }};
@@ -299,6 +348,12 @@ Mapping toMapping(const Values& m, std::size_t index) {
       rule.literal = text;
     }
     out.metadata.push_back(std::move(rule));
+  }
+  if (m.getBool("e2e")) {
+    out.e2e = true;
+    out.format = PayloadFormat::Text;   // never parsed: apply() takes the bytes as they are
+    for (auto& r : out.resources) r.type = sdk::ValueType::Bytes;
+    out.keyRequestTimeoutMs = static_cast<int>(m.getInt("key_request_timeout_ms"));
   }
   if (m.isSet("command")) out.command = commandRule(m.section("command"), out.qos);
   for (const Values& a : m.list("actions")) {

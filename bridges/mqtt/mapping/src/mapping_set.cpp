@@ -54,6 +54,35 @@ sdk::ResourceSpec actionSpec(const ActionRule& a, const std::string& provider, c
   return s;
 }
 
+// e2e/keyRequest(topic: string, request: bytes) -> bytes: the relay of docs/e2e-protocol.md section 8.
+sdk::ResourceSpec keyRequestSpec(const std::string& provider) {
+  sdk::ResourceSpec s;
+  s.provider = provider;
+  s.service = kE2eService;
+  s.resource = kKeyRequestAction;
+  s.kind = sdk::ResourceKind::Action;
+  s.mutability = sdk::Mutability::Fixed;
+  sdk::ActionParam topic;
+  topic.name = "topic";
+  topic.type = sdk::ValueType::String;
+  sdk::ActionParam request;
+  request.name = "request";
+  request.type = sdk::ValueType::Bytes;
+  s.params = {topic, request};
+  s.resultType = sdk::ValueType::Bytes;
+  s.description = "Relays an end-to-end key request for a data topic and answers with the publisher's key wrap";
+  return s;
+}
+
+// The protocol's companion topics <t>/_e2e/req and <t>/_e2e/wrap/<id> (docs/e2e-protocol.md
+// section 8) are not data: an e2e mapping whose filter also matches them (a '#') leaves them alone.
+bool isE2eCompanionTopic(std::string_view topic) {
+  if (topic.ends_with("/_e2e/req")) return true;
+  const std::size_t last = topic.rfind('/');
+  if (last == std::string_view::npos) return false;
+  return topic.substr(0, last).ends_with("/_e2e/wrap");
+}
+
 void addDeclaration(std::vector<sdk::ResourceSpec>& out, sdk::ResourceSpec spec) {
   for (const auto& d : out) {
     if (d.provider == spec.provider && d.service == spec.service && d.resource == spec.resource) return;
@@ -113,7 +142,7 @@ std::size_t MappingSet::size() const { return data_->mappings.size(); }
 
 bool MappingSet::hasCommands() const {
   for (const auto& m : data_->mappings) {
-    if (m.command || !m.actions.empty()) return true;
+    if (m.command || !m.actions.empty() || m.e2e) return true;
   }
   return false;
 }
@@ -140,6 +169,7 @@ Extracted MappingSet::apply(std::string_view topic, std::string_view payload) co
     const Mapping& m = data_->mappings[index];
     const auto captured = m.topic.match(topic);
     if (!captured) continue;
+    if (m.e2e && isE2eCompanionTopic(topic)) continue;
     const auto fail = [&](const std::string& reason) { out.errors.emplace_back(index, reason.substr(0, kMaxErrorText)); };
 
     const auto provider = resolveName(m.provider, "provider", *captured);
@@ -170,8 +200,14 @@ Extracted MappingSet::apply(std::string_view topic, std::string_view payload) co
     for (const auto& rule : m.resources) {
       const auto resource = resolveName(rule.name, "resource", *captured);
       if (!resource) { problems += (problems.empty() ? "" : "; ") + resource.message(); continue; }
+      if (m.e2e && *service == kE2eService && *resource == kKeyRequestAction) {
+        problems += (problems.empty() ? "" : "; ") + std::string("e2e/keyRequest is the key request action; it cannot hold data");
+        continue;
+      }
       Result<sdk::Value> value = kit::internal("not extracted");
-      if (root != nullptr) {
+      if (m.e2e) {
+        value = sdk::Value::ofBytes(std::string(payload));   // ciphertext: stored as it came, never parsed
+      } else if (root != nullptr) {
         auto at = kit::resolvePointer(*root, rule.pointer);
         value = at ? valueFromJson(**at, rule.type) : Result<sdk::Value>(at.error());
       } else {
@@ -188,6 +224,7 @@ Extracted MappingSet::apply(std::string_view topic, std::string_view payload) co
       u.value = std::move(*value);
       u.timestampMs = timestampMs;
       u.mapping = index;
+      u.e2e = m.e2e;
       out.updates.push_back(std::move(u));
       addDeclaration(out.declarations, specFor(m, rule, *provider, *service, *resource));
       extractedResources.push_back(*resource);
@@ -197,6 +234,7 @@ Extracted MappingSet::apply(std::string_view topic, std::string_view payload) co
       continue;
     }
     for (const auto& a : m.actions) addDeclaration(out.declarations, actionSpec(a, *provider, *service));
+    if (m.e2e) addDeclaration(out.declarations, keyRequestSpec(*provider));
 
     // Metadata: a pointer that names nothing in this message is skipped (devices often send names
     // only now and then); admin keys become values of the provider's admin resources.
@@ -240,7 +278,26 @@ std::vector<sdk::ResourceSpec> MappingSet::declarationsFor(std::size_t mappingIn
     if (!r.name.empty()) out.push_back(specFor(m, r, provider, service, r.name));
   }
   for (const auto& a : m.actions) out.push_back(actionSpec(a, provider, service));
+  if (m.e2e) out.push_back(keyRequestSpec(provider));
   return out;
+}
+
+bool MappingSet::hasE2e() const {
+  return std::any_of(data_->mappings.begin(), data_->mappings.end(), [](const Mapping& m) { return m.e2e; });
+}
+
+Result<E2eRelay> MappingSet::e2eRelayFor(const std::string& provider, std::string_view topic) const {
+  if (!isE2eCompanionTopic(topic)) {
+    for (std::size_t index = 0; index < data_->mappings.size(); ++index) {
+      const Mapping& m = data_->mappings[index];
+      if (!m.e2e) continue;
+      const auto captured = m.topic.match(topic);
+      if (!captured) continue;
+      const auto p = resolveName(m.provider, "provider", *captured);
+      if (p && *p == provider) return Result<E2eRelay>(E2eRelay{index, m.keyRequestTimeoutMs});
+    }
+  }
+  return kit::notFound("no e2e mapping maps the topic " + quoted(topic) + " to the provider " + quoted(provider));
 }
 
 Result<CommandRoute> MappingSet::routeForSet(const std::string& provider, const std::string& service,

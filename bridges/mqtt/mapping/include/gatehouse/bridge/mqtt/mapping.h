@@ -40,6 +40,24 @@ struct ResourceUpdate {
   std::int64_t timestampMs = 0;   // 0 = now (no timestamp configured)
   std::size_t mapping = 0;        // index of the mapping that produced it
   bool admin = false;
+  // From a mapping with `e2e: true`: `value` is the message's payload unchanged (an end-to-end
+  // encrypted data message, docs/e2e-protocol.md), type bytes. The resource must carry the metadata
+  // kE2eMetadataKey = true before this value reaches the model (so that no filter ever compares
+  // it); never log the value, only its size.
+  bool e2e = false;
+};
+
+// The metadata key (value: boolean true) that marks a resource holding end-to-end encrypted data.
+inline constexpr const char* kE2eMetadataKey = "e2e";
+// The key request relay (docs/e2e-protocol.md section 8): the action e2e/keyRequest(topic: string,
+// request: bytes) -> bytes, declared on every provider an e2e mapping feeds.
+inline constexpr const char* kE2eService = "e2e";
+inline constexpr const char* kKeyRequestAction = "keyRequest";
+
+// Where the relay of a key request for one data topic goes.
+struct E2eRelay {
+  std::size_t mapping = 0;   // the e2e mapping whose topic it is
+  int timeoutMs = 5000;      // the mapping's key_request_timeout_ms
 };
 
 // A metadata entry of a resource (any `metadata:` key other than the admin resource names).
@@ -64,8 +82,13 @@ struct CommandRoute {
   std::string topic;
   int qos = 1;
   std::string payload;   // expanded
-  enum class Response { Mqtt5, Ack } response = Response::Mqtt5;
-  std::string ackTopic;  // expanded; Ack only
+  // Mqtt5: the reply comes on the bridge's reply topic with the correlation data. Ack: on
+  // ackTopic, a JSON ack (parseAck) answering the oldest command waiting there. Relay (the e2e key
+  // request relay): the first message published on ackTopic after the command (retained copies
+  // delivered by a new subscription do not count) is the answer, its payload unchanged as bytes,
+  // for every request waiting on that topic; it is never parsed.
+  enum class Response { Mqtt5, Ack, Relay } response = Response::Mqtt5;
+  std::string ackTopic;  // expanded; Ack and Relay
   int timeoutMs = 5000;
   sdk::ValueType resultType = sdk::ValueType::String;   // type of the reply value (the resource's type for SET)
 };
@@ -104,8 +127,14 @@ class MappingSet {
   Result<CommandRoute> routeForAct(const std::string& provider, const std::string& service, const std::string& resource,
                                    const std::vector<std::pair<std::string, sdk::Value>>& params) const;
 
+  // The e2e mapping that maps the data topic `topic` to `provider` (its topic template matches
+  // `topic`, which is not a companion topic <t>/_e2e/req or <t>/_e2e/wrap/<id>, and names that
+  // provider); NotFound when none does.
+  Result<E2eRelay> e2eRelayFor(const std::string& provider, std::string_view topic) const;
+  bool hasE2e() const;        // some mapping has e2e: true
+
   std::size_t size() const;
-  bool hasCommands() const;   // some mapping gives a resource a SET command or an action
+  bool hasCommands() const;   // some mapping gives a resource a SET command or an action (e2e mappings' keyRequest included)
   const std::string& description(std::size_t mappingIndex) const;   // "mappings[i] TOPIC"; "" when out of range
 
   struct Data;   // defined in mapping_data.h (private to the library)
