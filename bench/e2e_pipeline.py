@@ -125,8 +125,9 @@ class Sender:
 
 
 def counters(gateway):
-    """The gateway's model counters; one retry on a fresh connection (the HTTP server closes a
-    kept-alive connection after its request limit, and the next request on it fails)."""
+    """The gateway's model counters; one retry on a fresh connection (now and then a request on the
+    kept-alive connection fails with "Remote end closed connection without response"; not yet
+    explained, mqtt_ingest.py meets it too)."""
     try:
         return gateway.counters()
     except (OSError, http.client.HTTPException):

@@ -292,8 +292,22 @@ bool MqttBridge::markE2e(const ResourceUpdate& u) {
     host().warn("MQTT: cannot set metadata e2e on " + printable(k) + ": " + s.message());
     return false;
   }
-  std::lock_guard lock(declaredMu_);
-  e2eMarked_.insert(k);
+  // The provider's key request relay, once (Extracted::declarations leaves it out: see mapping.h).
+  const sdk::ResourceSpec relay = keyRequestSpec(u.provider);
+  const std::string relayKey = key(relay.provider, relay.service, relay.resource);
+  bool declareRelay = false;
+  {
+    std::lock_guard lock(declaredMu_);
+    e2eMarked_.insert(k);
+    declareRelay = declared_.insert(relayKey).second;
+  }
+  if (declareRelay) {
+    if (auto s = host().declareResource(relay); !s) {
+      host().warn("MQTT: cannot declare " + printable(relayKey) + ": " + s.message());
+      std::lock_guard lock(declaredMu_);
+      declared_.erase(relayKey);
+    }
+  }
   return true;
 }
 

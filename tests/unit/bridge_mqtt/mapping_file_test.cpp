@@ -249,23 +249,22 @@ TEST(MappingApply, E2eTakesThePayloadUnchangedAsBytes) {
     EXPECT_EQ(out.updates[0].timestampMs, 0);
     EXPECT_FALSE(out.updates[1].e2e);
     EXPECT_EQ(out.updates[1].resource, "location");
-    ASSERT_EQ(out.declarations.size(), 2u);   // the resource and e2e/keyRequest
+    ASSERT_EQ(out.declarations.size(), 1u);   // the resource (e2e/keyRequest: keyRequestSpec, once per provider)
     EXPECT_EQ(out.declarations[0].type, ValueType::Bytes);
     EXPECT_EQ(out.declarations[0].mutability, sdk::Mutability::Updatable);
   }
-  // The provider gets the key request relay action e2e/keyRequest(topic: string, request: bytes) -> bytes.
-  const auto first = set.apply("enc/dev-1/data", "GHE");
-  ASSERT_EQ(first.declarations.size(), 2u);
-  EXPECT_EQ(first.declarations[1].provider, "dev-1");
-  EXPECT_EQ(first.declarations[1].service, "e2e");
-  EXPECT_EQ(first.declarations[1].resource, "keyRequest");
-  EXPECT_EQ(first.declarations[1].kind, sdk::ResourceKind::Action);
-  ASSERT_EQ(first.declarations[1].params.size(), 2u);
-  EXPECT_EQ(first.declarations[1].params[0].name, "topic");
-  EXPECT_EQ(first.declarations[1].params[0].type, ValueType::String);
-  EXPECT_EQ(first.declarations[1].params[1].name, "request");
-  EXPECT_EQ(first.declarations[1].params[1].type, ValueType::Bytes);
-  EXPECT_EQ(first.declarations[1].resultType, ValueType::Bytes);
+  // The provider's key request relay action e2e/keyRequest(topic: string, request: bytes) -> bytes.
+  const auto relay = keyRequestSpec("dev-1");
+  EXPECT_EQ(relay.provider, "dev-1");
+  EXPECT_EQ(relay.service, "e2e");
+  EXPECT_EQ(relay.resource, "keyRequest");
+  EXPECT_EQ(relay.kind, sdk::ResourceKind::Action);
+  ASSERT_EQ(relay.params.size(), 2u);
+  EXPECT_EQ(relay.params[0].name, "topic");
+  EXPECT_EQ(relay.params[0].type, ValueType::String);
+  EXPECT_EQ(relay.params[1].name, "request");
+  EXPECT_EQ(relay.params[1].type, ValueType::Bytes);
+  EXPECT_EQ(relay.resultType, ValueType::Bytes);
   EXPECT_TRUE(set.hasE2e());
   EXPECT_TRUE(set.hasCommands());
   // The protocol's companion topics are not data, and keyRequest cannot hold data.

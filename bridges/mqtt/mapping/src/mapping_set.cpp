@@ -54,25 +54,6 @@ sdk::ResourceSpec actionSpec(const ActionRule& a, const std::string& provider, c
   return s;
 }
 
-// e2e/keyRequest(topic: string, request: bytes) -> bytes: the relay of docs/e2e-protocol.md section 8.
-sdk::ResourceSpec keyRequestSpec(const std::string& provider) {
-  sdk::ResourceSpec s;
-  s.provider = provider;
-  s.service = kE2eService;
-  s.resource = kKeyRequestAction;
-  s.kind = sdk::ResourceKind::Action;
-  s.mutability = sdk::Mutability::Fixed;
-  sdk::ActionParam topic;
-  topic.name = "topic";
-  topic.type = sdk::ValueType::String;
-  sdk::ActionParam request;
-  request.name = "request";
-  request.type = sdk::ValueType::Bytes;
-  s.params = {topic, request};
-  s.resultType = sdk::ValueType::Bytes;
-  s.description = "Relays an end-to-end key request for a data topic and answers with the publisher's key wrap";
-  return s;
-}
 
 // The protocol's companion topics <t>/_e2e/req and <t>/_e2e/wrap/<id> (docs/e2e-protocol.md
 // section 8) are not data: an e2e mapping whose filter also matches them (a '#') leaves them alone.
@@ -135,6 +116,26 @@ Result<void> checkNames(const std::string& provider, const std::string& service,
 }
 
 }  // namespace
+
+// e2e/keyRequest(topic: string, request: bytes) -> bytes: the relay of docs/e2e-protocol.md section 8.
+sdk::ResourceSpec keyRequestSpec(const std::string& provider) {
+  sdk::ResourceSpec s;
+  s.provider = provider;
+  s.service = kE2eService;
+  s.resource = kKeyRequestAction;
+  s.kind = sdk::ResourceKind::Action;
+  s.mutability = sdk::Mutability::Fixed;
+  sdk::ActionParam topic;
+  topic.name = "topic";
+  topic.type = sdk::ValueType::String;
+  sdk::ActionParam request;
+  request.name = "request";
+  request.type = sdk::ValueType::Bytes;
+  s.params = {topic, request};
+  s.resultType = sdk::ValueType::Bytes;
+  s.description = "Relays an end-to-end key request for a data topic and answers with the publisher's key wrap";
+  return s;
+}
 
 MappingSet::MappingSet() : data_(std::make_shared<const Data>()) {}
 
@@ -234,7 +235,6 @@ Extracted MappingSet::apply(std::string_view topic, std::string_view payload) co
       continue;
     }
     for (const auto& a : m.actions) addDeclaration(out.declarations, actionSpec(a, *provider, *service));
-    if (m.e2e) addDeclaration(out.declarations, keyRequestSpec(*provider));
 
     // Metadata: a pointer that names nothing in this message is skipped (devices often send names
     // only now and then); admin keys become values of the provider's admin resources.

@@ -74,7 +74,9 @@ struct Extracted {
   std::vector<std::pair<std::size_t, std::string>> errors;
   // What to declare for the non-admin updates above (type, unit, MODIFIABLE when a command
   // exists), one per distinct resource, plus the mapping's actions for each provider seen.
-  // Declare each the first time it is seen; they are the same for every message.
+  // Declare each the first time it is seen; they are the same for every message. The key request
+  // action of e2e mappings is not in here (an e2e topic carries many messages per provider and
+  // that spec is costly to build): declare keyRequestSpec(provider) once per provider.
   std::vector<sdk::ResourceSpec> declarations;
 };
 
@@ -144,6 +146,10 @@ class MappingSet {
   friend Result<MappingSet> loadMappings(std::string_view yaml, const std::string& displayName);
   std::shared_ptr<const Data> data_;
 };
+
+// e2e/keyRequest(topic: string, request: bytes) -> bytes, the key request relay of an e2e mapping's
+// provider (docs/e2e-protocol.md section 8); declared once per provider, when its first e2e value comes.
+sdk::ResourceSpec keyRequestSpec(const std::string& provider);
 
 // Reply parsing for Ack responses: {"ok":true,"value":X} -> X as `type` (no "value" -> a null
 // value of that type); {"ok":false,"error":"..."} -> the error text (prefixed "the device
