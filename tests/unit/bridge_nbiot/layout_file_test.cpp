@@ -143,6 +143,12 @@ TEST(LayoutFile, LayoutKeyRules) {
   text = binary();
   text.replace(text.find("field: T,"), 9, "field: ID,");
   EXPECT_EQ(loadError(text), "l.yaml:4:20: layouts[0].match.field: the discriminator must be an integer field (u8-u64, i8-i64)");
+  // Found by the fuzzer: a text type as a binary discriminator (once an out-of-range shift).
+  text = binary();
+  text.replace(text.find("type: u8\n"), 9, "type: integer\n");
+  const std::string e = loadError(text);
+  EXPECT_NE(e.find("l.yaml:4:20: layouts[0].match.field: the discriminator must be an integer field (u8-u64, i8-i64)"), std::string::npos) << e;
+  EXPECT_NE(e.find("l.yaml:9:15: layouts[0].fields[0].type: integer is a text type"), std::string::npos) << e;
 }
 
 TEST(LayoutFile, TextLayoutRules) {

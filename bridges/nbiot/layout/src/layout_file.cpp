@@ -122,6 +122,10 @@ std::optional<IntLiteral> parseIntLiteral(std::string_view s) {
 // The literal as the field's raw bits (what the decoder reads), or why it does not fit.
 std::optional<std::uint64_t> literalBits(const IntLiteral& v, FieldKind kind, std::string* why) {
   const std::size_t bits = fixedSize(kind) * 8;
+  if (bits == 0 || !isIntegerKind(kind)) {   // a text type in a binary layout (reported by checkField too)
+    *why = "needs a binary integer field";
+    return std::nullopt;
+  }
   const std::uint64_t mask = bits >= 64 ? ~std::uint64_t{0} : ((std::uint64_t{1} << bits) - 1);
   if (isUnsignedKind(kind)) {
     if (v.negative && v.magnitude != 0) { *why = "is negative but the field is unsigned"; return std::nullopt; }
@@ -301,7 +305,7 @@ void checkLayout(const Values& l, Problems& problems) {
     if (const FieldRef* ref = lookup("match.field")) {
       const std::string& equals = l.getString("match.equals");
       if (!text) {
-        if (!isIntegerKind(ref->kind)) {
+        if (!isIntegerKind(ref->kind) || fixedSize(ref->kind) == 0) {
           problems.add("match.field", "the discriminator must be an integer field (u8-u64, i8-i64)");
         } else {
           std::string why;
