@@ -195,6 +195,7 @@ int run(const std::string& path, char** argv) {
   ro.sse.queueCapacity = cfg.http.sseQueue;
   ro.sse.heartbeatMs = cfg.http.sseHeartbeatMs;
   ro.sse.stallTimeoutMs = cfg.http.sseStallTimeoutMs;
+  ro.commandTimeoutMs = cfg.http.commandTimeoutMs;
   rest::RestApi api(model, ro);
   // auth.mode oauth2: bearer tokens from the IdP, rules per role (docs/security.md). The keys are
   // fetched before the listener opens; if the IdP is not reachable yet, tokens are refused until

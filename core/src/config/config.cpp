@@ -118,6 +118,8 @@ Schema buildGatewaySchema() {
           Field::integer("sse_max_clients", static_cast<std::int64_t>(d.http.sseMaxClients))
               .range(1, 100000)
               .doc("Concurrent SSE streams at most."),
+          durationMs("command_timeout_ms", d.http.commandTimeoutMs)
+              .doc("A REST SET/ACT that its plugin has not answered by then gets 504. Raise it above a plugin's own command timeout (e.g. the nbiot plugin's downlink_expiry_ms) so that callers get the plugin's outcome."),
       }).doc("The northbound REST and SSE server."),
       Field::section("auth", {
           Field::oneOf("mode", d.auth.mode, {"none", "oauth2"})
@@ -298,6 +300,7 @@ Config bind(const Values& v) {
   c.http.sseQueue = static_cast<std::size_t>(v.getInt("http.sse_queue"));
   c.http.sseHeartbeatMs = static_cast<int>(v.getInt("http.sse_heartbeat_ms"));
   c.http.sseStallTimeoutMs = static_cast<int>(v.getInt("http.sse_stall_timeout_ms"));
+  c.http.commandTimeoutMs = static_cast<int>(v.getInt("http.command_timeout_ms"));
   c.http.sseMaxClients = static_cast<std::size_t>(v.getInt("http.sse_max_clients"));
   c.auth.mode = v.getString("auth.mode");
   c.auth.oauth2.issuer = v.getString("auth.oauth2.issuer");

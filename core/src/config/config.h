@@ -37,6 +37,7 @@ struct HttpSection {
   int sseHeartbeatMs = 15000;           // 100..3600000
   int sseStallTimeoutMs = 60000;        // 100..3600000: a client that takes nothing for this long is dropped
   std::size_t sseMaxClients = 10000;    // 1..100000
+  int commandTimeoutMs = 10000;         // 100..3600000: a REST SET/ACT not answered by then gets 504
   bool operator==(const HttpSection&) const = default;
 };
 

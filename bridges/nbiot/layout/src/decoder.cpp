@@ -250,6 +250,26 @@ std::optional<std::string> normalizeMac(std::string_view s) {
 
 Result<Raw> readTextField(const FieldRule& f, std::string_view text) {
   if (text.empty()) return fieldError(f, "is empty");
+  // A personal field's text (a MAC address, even a malformed one) never goes into a message.
+  if (f.personal) {
+    if (f.kind == FieldKind::Mac) {
+      auto mac = normalizeMac(text);
+      if (!mac) return fieldError(f, "is not a MAC address (aa:bb:cc:dd:ee:ff); " + std::to_string(text.size()) + " characters, not shown (personal data)");
+      Raw r;
+      r.text = std::move(*mac);
+      return r;
+    }
+    if (f.kind == FieldKind::Ascii) {
+      Raw r;
+      r.text.assign(text);
+      return r;
+    }
+    FieldRule plain = f;
+    plain.personal = false;
+    auto read = readTextField(plain, text);
+    if (!read) return fieldError(f, "is not a valid " + std::string(f.kind == FieldKind::Timestamp ? "timestamp" : "number") + " (personal data, not shown)");
+    return read;
+  }
   Raw r;
   switch (f.kind) {
     case FieldKind::Ascii: r.text.assign(text); return r;
@@ -307,7 +327,12 @@ Result<Raw> readTextField(const FieldRule& f, std::string_view text) {
 
 Result<sdk::Value> toValue(const FieldRule& f, const Raw& raw) {
   if (f.scaled) {
-    const double v = raw.asDouble() * f.scale + f.valueOffset;
+    // A scale of 0.1, 0.01 ... divides by 10, 100 ...: 473 * 0.1 would give 47.300000000000004,
+    // 473 / 10 gives the 47.3 a reader expects.
+    const double inverse = 1.0 / f.scale;
+    const double divisor = std::nearbyint(inverse);
+    const bool divide = std::fabs(f.scale) < 1.0 && divisor != 0.0 && std::fabs(inverse - divisor) < 1e-9 * std::fabs(inverse);
+    const double v = (divide ? raw.asDouble() / divisor : raw.asDouble() * f.scale) + f.valueOffset;
     if (!std::isfinite(v)) return fieldError(f, "the scaled value is not a finite number");
     return f.valueKind == ValueKind::String ? sdk::Value::ofString(formatNumber(v)) : sdk::Value::ofDouble(v);
   }

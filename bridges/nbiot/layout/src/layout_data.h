@@ -40,6 +40,22 @@ struct FieldRule {
   ValueKind valueKind = ValueKind::String;
 };
 
+// One part of a downlink frame: a constant or a value (the SET value, or an ACT parameter).
+struct EncodePart {
+  FieldKind kind = FieldKind::U8;   // an integer kind, F32/F64, or Ascii
+  bool bigEndian = true;
+  bool isConst = false;
+  std::uint64_t constBits = 0;      // integer constants, as the field's raw bits
+  std::string constText;            // ascii constants
+  std::string from;                 // "value" (SET) or a parameter name (ACT)
+  double scale = 1.0;               // raw = value / scale
+};
+
+struct DownlinkRule {
+  DownlinkInfo info;
+  std::vector<EncodePart> parts;
+};
+
 struct LayoutRule {
   std::string name;
   bool text = false;
@@ -60,10 +76,15 @@ struct LayoutRule {
   bool hasLines = false;
   std::vector<FieldRule> lineFields;
   std::size_t maxLines = 256;
+  std::string linesService, linesResource;   // lines.resource ("" when not given)
+  std::string countService, countResource;   // lines.count_resource
+  std::vector<Network> sources;            // empty: any source
+  std::vector<DownlinkRule> downlinks;
 };
 
 struct LayoutSet::Data {
   std::vector<LayoutRule> layouts;
+  std::vector<std::vector<DownlinkInfo>> downlinkInfos;   // per layout: its downlinks' info (downlinks())
   std::size_t maxDatagramBytes = 2048;
 };
 

@@ -54,6 +54,7 @@ FieldKind parseKind(std::string_view name) {
 }
 
 const std::vector<std::string> kValueTypes = {"int", "long", "double", "string"};
+const std::vector<std::string> kEncodeKinds = {"u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64", "float32", "float64", "ascii"};
 
 ValueKind parseValueKind(std::string_view name) {
   if (name == "int") return ValueKind::Int;
@@ -236,6 +237,90 @@ void checkField(const Values& f, const std::string& path, bool text, bool lineFi
   }
 }
 
+// One downlink of a layout. `uplink` holds the resources the layout's fields become (a resource is
+// either read from frames or commanded, not both); `seen` the downlink resources so far.
+void checkDownlink(const Values& d, const std::string& path, bool text, const std::set<std::string>& uplink,
+                   std::set<std::string>& seen, Problems& problems) {
+  const std::string& resource = d.getString("resource");
+  if (uplink.count(resource) != 0) {
+    report(problems, path, d, "resource", "resource " + kit::quoteForMessage(resource) + " is also a field's resource (read from frames); a downlink needs its own");
+  }
+  if (!seen.insert(resource).second) {
+    report(problems, path, d, "resource", "resource " + kit::quoteForMessage(resource) + " has two downlinks");
+  }
+  const bool action = d.getBool("action");
+  std::set<std::string> names;   // what `from` may name
+  if (action) {
+    for (const char* key : {"value_type", "min", "max"}) {
+      if (d.isSet(key)) report(problems, path, d, key, std::string(key) + " is for a SET; an action's values are its params");
+    }
+    const auto& params = d.list("params");
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      const std::string ppath = path + ".params[" + std::to_string(i) + "]";
+      if (!names.insert(params[i].getString("name")).second) {
+        report(problems, ppath, params[i], "name", "parameter " + kit::quoteForMessage(params[i].getString("name")) + " is declared twice");
+      }
+      const bool textParam = params[i].getString("value_type") == "string";
+      for (const char* key : {"min", "max"}) {
+        if (textParam && params[i].isSet(key)) report(problems, ppath, params[i], key, std::string(key) + " is for numbers, not a string parameter");
+      }
+      if (params[i].isSet("min") && params[i].isSet("max") && params[i].getDouble("min") > params[i].getDouble("max")) {
+        report(problems, ppath, params[i], "min", "min is larger than max");
+      }
+    }
+  } else {
+    if (!d.isSet("value_type")) report(problems, path, d, "", "missing required key value_type (the type of the value a SET gives)");
+    if (!d.list("params").empty()) report(problems, path, d, "params", "params are for an action (action: true); a SET gives one value");
+    if (d.isSet("min") && d.isSet("max") && d.getDouble("min") > d.getDouble("max")) report(problems, path, d, "min", "min is larger than max");
+    if (d.isSet("value_type") && d.getString("value_type") == "string") {
+      for (const char* key : {"min", "max"}) {
+        if (d.isSet(key)) report(problems, path, d, key, std::string(key) + " is for numbers, not a string value");
+      }
+    }
+    names.insert("value");
+  }
+  const auto& parts = d.list("encode");
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const std::string ppath = path + ".encode[" + std::to_string(i) + "]";
+    const Values& p = parts[i];
+    const FieldKind kind = parseKind(p.getString("type"));
+    if (p.isSet("const") == p.isSet("from")) {
+      report(problems, ppath, p, "", "give either const (a constant) or from (value, or a parameter), not " +
+                                         std::string(p.isSet("const") ? "both" : "neither"));
+      continue;
+    }
+    if (text && kind != FieldKind::Ascii) {
+      report(problems, ppath, p, "type", "a text layout's downlink is text: its parts are ascii");
+    }
+    if (p.isSet("byte_order") && fixedSize(kind) <= 1) report(problems, ppath, p, "byte_order", "byte_order is only for numbers of 2 bytes or more");
+    if (p.isSet("scale") && (kind == FieldKind::Ascii || p.isSet("const"))) report(problems, ppath, p, "scale", "scale is for numbers taken from a value");
+    if (p.isSet("scale") && p.getDouble("scale") == 0.0) report(problems, ppath, p, "scale", "scale 0 would divide by zero");
+    if (p.isSet("from") && names.count(p.getString("from")) == 0) {
+      report(problems, ppath, p, "from", action ? "no parameter " + kit::quoteForMessage(p.getString("from")) + " in params"
+                                               : "a SET's part takes from: value, found " + kit::quoteForMessage(p.getString("from")));
+    }
+    if (p.isSet("const") && kind != FieldKind::Ascii) {
+      const std::string& c = p.getString("const");
+      std::string why;
+      if (kind == FieldKind::F32 || kind == FieldKind::F64) {
+        report(problems, ppath, p, "const", "a float constant is not supported; use an integer part");
+      } else if (const auto literal = parseIntLiteral(c); !literal) {
+        report(problems, ppath, p, "const", "must be an integer (decimal or 0x hex), found " + kit::quoteForMessage(c));
+      } else if (!literalBits(*literal, kind, &why)) {
+        report(problems, ppath, p, "const", c + " " + why);
+      }
+    }
+    if (p.isSet("const") && kind == FieldKind::Ascii) {
+      for (char c : p.getString("const")) {
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n') {
+          report(problems, ppath, p, "const", "control characters other than a line end are not allowed in ascii constants");
+          break;
+        }
+      }
+    }
+  }
+}
+
 struct FieldRef {
   std::string path;
   const Values* values;
@@ -266,7 +351,14 @@ void checkLayout(const Values& l, Problems& problems) {
   addFields(l.list("fields"), "fields", false);
   if (l.isSet("lines")) {
     if (!text) problems.add("lines", "only text layouts have lines (repeated lines after the header)");
-    else addFields(l.section("lines").list("fields"), "lines.fields", true);
+    else {
+      addFields(l.section("lines").list("fields"), "lines.fields", true);
+      for (const char* key : {"resource", "count_resource"}) {
+        if (l.section("lines").isSet(key) && !resources.insert(l.section("lines").getString(key)).second) {
+          problems.add(std::string("lines.") + key, "resource " + kit::quoteForMessage(l.section("lines").getString(key)) + " is given twice");
+        }
+      }
+    }
   }
 
   // Layout keys for one format only.
@@ -338,6 +430,19 @@ void checkLayout(const Values& l, Problems& problems) {
     const auto it = byName.find(name);
     if (it == byName.end()) problems.add("length.field", "no field " + kit::quoteForMessage(name) + " in fields");
     else if (!isUnsignedKind(it->second.kind)) problems.add("length.field", "the LENGTH field must be unsigned (u8-u64)");
+  }
+
+  // Sources: each a network.
+  const auto& sources = l.getStringList("sources");
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    if (auto n = parseNetwork(sources[i]); !n) problems.add("sources[" + std::to_string(i) + "]", n.message());
+  }
+
+  // Downlinks.
+  std::set<std::string> downlinkResources;
+  const auto& downlinks = l.list("downlinks");
+  for (std::size_t i = 0; i < downlinks.size(); ++i) {
+    checkDownlink(downlinks[i], "downlinks[" + std::to_string(i) + "]", text, resources, downlinkResources, problems);
   }
 
   // Binary fields must not overlap (a slip in an offset, almost always).
@@ -423,6 +528,33 @@ std::vector<Field> fieldKeys() {
   };
 }
 
+std::vector<Field> downlinkKeys() {
+  return {
+      Field::string("resource", "").require("the resource, `service/name`").checkedBy(checkResource, "`service/name`")
+          .doc("The resource SET (or ACT, with action: true) on a device of this layout."),
+      Field::boolean("action", false).doc("An ACT with params (else a SET of the resource's value)."),
+      Field::oneOf("value_type", "int", kValueTypes).noDefault().doc("SET: the value's type (required for a SET)."),
+      Field::number("min", 0.0).noDefault().doc("SET: the smallest value accepted."),
+      Field::number("max", 0.0).noDefault().doc("SET: the largest value accepted."),
+      Field::string("unit", "").doc("SET: the resource's unit."),
+      Field::string("description", "").doc("Shown in the resource's metadata."),
+      Field::list("params", {
+          Field::string("name", "").require().validatedBy(checkName, "a name: 1-128 of `A-Z a-z 0-9 _ . : -`").doc("Parameter name."),
+          Field::oneOf("value_type", "int", kValueTypes).require("int, long, double or string").doc("Parameter type."),
+          Field::number("min", 0.0).noDefault().doc("Smallest value accepted."),
+          Field::number("max", 0.0).noDefault().doc("Largest value accepted."),
+      }).itemCount(0, 16).itemsCalled("params").doc("ACT: its parameters, in order."),
+      Field::list("encode", {
+          Field::oneOf("type", "u8", kEncodeKinds).require("u8..u64, i8..i64, float32, float64 or ascii").doc("How the part is written."),
+          Field::oneOf("byte_order", "big", {"big", "little"}).noDefault().doc("Numbers of 2 bytes or more: overrides the layout's."),
+          Field::string("const", "").noDefault().doc("A constant: an integer (decimal or 0x hex) or, for ascii, text."),
+          Field::string("from", "").noDefault().doc("`value` (SET) or a parameter's name (ACT)."),
+          Field::number("scale", 1.0).noDefault().doc("raw = value / scale, rounded (numbers)."),
+      }).require("the parts of the downlink frame, in order").itemCount(1, 64).itemsCalled("parts")
+        .doc("The downlink frame: its parts in order."),
+  };
+}
+
 Schema buildSchema() {
   return Schema{{
       Field::integer("max_datagram_bytes", 2048).range(16, 65507).doc("Larger datagrams are refused before decoding."),
@@ -450,7 +582,15 @@ Schema buildSchema() {
               Field::list("fields", fieldKeys()).require("the fields of each line").itemCount(1, 64).itemsCalled("fields")
                   .doc("The fields of each line, in order."),
               Field::integer("max_lines", 256).range(1, 10000).doc("More lines are refused."),
+              Field::string("resource", "").noDefault().checkedBy(checkResource, "`service/name`")
+                  .doc("The resource the entries become: a JSON array of objects, personal fields as keyed hashes."),
+              Field::string("count_resource", "").noDefault().checkedBy(checkResource, "`service/name`")
+                  .doc("The resource that gets the number of lines."),
           }).doc("Text: repeated lines after the header (returned as line entries, never resources)."),
+          Field::stringList("sources").itemCount(0, 256).itemsCalled("networks")
+              .doc("Networks frames of this layout may come from (`10.0.0.0/8`, `2001:db8::/32`); empty: any source."),
+          Field::list("downlinks", downlinkKeys()).itemCount(0, 64).itemsCalled("downlinks")
+              .doc("SET/ACT commands for the layout's devices, sent as the reply to their next uplink."),
       }).require("a list of frame layouts").itemCount(1, kMaxLayouts).itemsCalled("layouts").checkedWith(checkLayout)
         .doc("Frame layouts, tried in order."),
   }, checkFile};
@@ -495,6 +635,63 @@ std::size_t indexOf(const std::vector<FieldRule>& fields, const std::string& nam
   return 0;   // not reached: checked
 }
 
+sdk::ValueType toValueType(const std::string& name) {
+  switch (parseValueKind(name)) {
+    case ValueKind::Int: return sdk::ValueType::Int;
+    case ValueKind::Long: return sdk::ValueType::Long;
+    case ValueKind::Double: return sdk::ValueType::Double;
+    case ValueKind::String: return sdk::ValueType::String;
+  }
+  return sdk::ValueType::String;
+}
+
+std::optional<double> optionalNumber(const Values& v, const char* key) {
+  return v.isSet(key) ? std::optional<double>(v.getDouble(key)) : std::nullopt;
+}
+
+DownlinkRule toDownlink(const Values& d, bool bigEndianDefault) {
+  DownlinkRule r;
+  const std::string& res = d.getString("resource");
+  const auto slash = res.find('/');
+  r.info.service = res.substr(0, slash);
+  r.info.resource = res.substr(slash + 1);
+  r.info.action = d.getBool("action");
+  r.info.unit = d.getString("unit");
+  r.info.description = d.getString("description");
+  if (!r.info.action) {
+    r.info.type = toValueType(d.getString("value_type"));
+    r.info.min = optionalNumber(d, "min");
+    r.info.max = optionalNumber(d, "max");
+  }
+  for (const Values& p : d.list("params")) {
+    DownlinkParam param;
+    param.name = p.getString("name");
+    param.type = toValueType(p.getString("value_type"));
+    param.min = optionalNumber(p, "min");
+    param.max = optionalNumber(p, "max");
+    r.info.params.push_back(std::move(param));
+  }
+  for (const Values& p : d.list("encode")) {
+    EncodePart part;
+    part.kind = parseKind(p.getString("type"));
+    part.bigEndian = p.isSet("byte_order") ? p.getString("byte_order") == "big" : bigEndianDefault;
+    if (p.isSet("const")) {
+      part.isConst = true;
+      if (part.kind == FieldKind::Ascii) {
+        part.constText = p.getString("const");
+      } else {
+        std::string why;
+        part.constBits = literalBits(*parseIntLiteral(p.getString("const")), part.kind, &why).value();
+      }
+    } else {
+      part.from = p.getString("from");
+    }
+    if (p.isSet("scale")) part.scale = p.getDouble("scale");
+    r.parts.push_back(std::move(part));
+  }
+  return r;
+}
+
 LayoutRule toLayout(const Values& l) {
   LayoutRule r;
   r.name = l.getString("name");
@@ -524,10 +721,19 @@ LayoutRule toLayout(const Values& l) {
   r.providerField = indexOf(r.fields, l.getString("provider"));
   if (l.isSet("counter")) r.counterField = indexOf(r.fields, l.getString("counter"));
   if (l.isSet("timestamp")) r.timestampField = indexOf(r.fields, l.getString("timestamp"));
+  for (const std::string& n : l.getStringList("sources")) r.sources.push_back(parseNetwork(n).value());
+  for (const Values& d : l.list("downlinks")) r.downlinks.push_back(toDownlink(d, big));
   if (l.isSet("lines")) {
     r.hasLines = true;
     for (const Values& f : l.section("lines").list("fields")) r.lineFields.push_back(toField(f, big));
     r.maxLines = static_cast<std::size_t>(l.section("lines").getInt("max_lines"));
+    const auto split = [](const std::string& res, std::string& service, std::string& name) {
+      const auto slash = res.find('/');
+      service = res.substr(0, slash);
+      name = res.substr(slash + 1);
+    };
+    if (l.section("lines").isSet("resource")) split(l.section("lines").getString("resource"), r.linesService, r.linesResource);
+    if (l.section("lines").isSet("count_resource")) split(l.section("lines").getString("count_resource"), r.countService, r.countResource);
   }
   return r;
 }
@@ -585,7 +791,11 @@ Result<LayoutSet> loadLayouts(std::string_view yaml, const std::string& displayN
 
     auto data = std::make_shared<LayoutSet::Data>();
     data->maxDatagramBytes = static_cast<std::size_t>(values.getInt("max_datagram_bytes"));
-    for (const Values& l : values.list("layouts")) data->layouts.push_back(toLayout(l));
+    for (const Values& l : values.list("layouts")) {
+      data->layouts.push_back(toLayout(l));
+      auto& infos = data->downlinkInfos.emplace_back();
+      for (const auto& d : data->layouts.back().downlinks) infos.push_back(d.info);
+    }
     return Result<LayoutSet>(LayoutSet(std::move(data)));
   } catch (const std::exception& e) {
     return kit::badRequest(displayName + ": cannot read: " + e.what());
@@ -624,6 +834,10 @@ std::vector<LayoutInfo> LayoutSet::layouts() const {
     info.text = l.text;
     if (l.matchField) info.matchField = l.fields[*l.matchField].name;
     info.matchValue = l.matchText;
+    info.linesService = l.linesService;
+    info.linesResource = l.linesResource;
+    info.countService = l.countService;
+    info.countResource = l.countResource;
     out.push_back(std::move(info));
   }
   return out;

@@ -16,6 +16,7 @@
 // Bounded work: decode() reads only inside the datagram, refuses datagrams above the file's
 // max_datagram_bytes, and its work is linear in the datagram's size.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -23,6 +24,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <sys/socket.h>
 
 #include "gatehouse/kit/result.h"
 #include "gatehouse/sdk/value.h"
@@ -66,11 +69,45 @@ struct DecodedFrame {
   std::vector<std::vector<sdk::Value>> lines;
 };
 
+// A network of a layout's `sources` allow-list: "10.0.0.0/8", "2001:db8::/32", or one address.
+struct Network {
+  int family = 0;                     // AF_INET or AF_INET6
+  std::array<unsigned char, 16> address{};
+  unsigned prefix = 0;                // bits
+};
+// Errors name what is wrong ("not an IPv4 or IPv6 address", "prefix 33 is larger than 32", "host
+// bits set: did you mean 10.0.0.0/8?").
+Result<Network> parseNetwork(std::string_view text);
+// Whether addr (sockaddr_in or sockaddr_in6; an IPv4-mapped IPv6 address counts as IPv4) is inside.
+bool networkContains(const Network& network, const sockaddr* addr) noexcept;
+std::string formatNetwork(const Network& network);
+
+// A SET or ACT a layout declares for its devices (`downlinks:` in the layouts file): the bridge
+// declares the resource on each device of the layout and encodes the command with encodeDownlink().
+struct DownlinkParam {
+  std::string name;
+  sdk::ValueType type = sdk::ValueType::Int;
+  std::optional<double> min, max;
+};
+struct DownlinkInfo {
+  std::string service, resource;
+  bool action = false;                          // ACT (else SET on a modifiable resource)
+  sdk::ValueType type = sdk::ValueType::Int;    // SET: the resource's type
+  std::string unit;                             // SET: the resource's unit
+  std::optional<double> min, max;               // SET: bounds of the value
+  std::vector<DownlinkParam> params;            // ACT: its parameters, in order
+  std::string description;
+};
+
 struct LayoutInfo {
   std::string name;
   bool text = false;
   std::string matchField;   // the discriminator field ("" for a text prefix)
   std::string matchValue;   // the value it must have, or the text prefix
+  // Text layouts with lines: where the bridge puts the entries (lines.resource) and their number
+  // (lines.count_resource); "" when not given.
+  std::string linesService, linesResource;
+  std::string countService, countResource;
 };
 
 class LayoutSet {
@@ -91,6 +128,18 @@ class LayoutSet {
   std::size_t size() const;
   std::size_t maxDatagramBytes() const;
   std::vector<LayoutInfo> layouts() const;
+
+  // Whether a frame of the layout may come from addr (its `sources`; true when it has none).
+  bool sourceAllowed(std::size_t layoutIndex, const sockaddr* addr) const noexcept;
+  // The layout's `sources`, as written ("" when any source is allowed), for messages.
+  std::string sourcesText(std::size_t layoutIndex) const;
+  // The downlinks the layout declares (empty for an unknown index).
+  const std::vector<DownlinkInfo>& downlinks(std::size_t layoutIndex) const;
+  // The frame of downlink `downlinkIndex` of the layout, from the SET value (named "value") or the
+  // ACT parameters. Errors (BadRequest) name the part and why: a value outside min/max or outside
+  // what its field can hold, a missing parameter, text with a line end or the separator.
+  Result<std::string> encodeDownlink(std::size_t layoutIndex, std::size_t downlinkIndex,
+                                     const std::vector<std::pair<std::string, sdk::Value>>& values) const;
 
   struct Data;   // defined in layout_data.h (private to the library)
 
