@@ -8,6 +8,7 @@
 #include <set>
 
 #include "gatehouse/kit/codec.h"
+#include "gatehouse/kit/json_write.h"
 #include "gatehouse/kit/config/schema.h"
 #include "gatehouse/kit/config/yaml_document.h"
 #include "layout_data.h"
@@ -298,6 +299,38 @@ void checkDownlink(const Values& d, const std::string& path, bool text, const st
     if (p.isSet("from") && names.count(p.getString("from")) == 0) {
       report(problems, ppath, p, "from", action ? "no parameter " + kit::quoteForMessage(p.getString("from")) + " in params"
                                                : "a SET's part takes from: value, found " + kit::quoteForMessage(p.getString("from")));
+    }
+    // The declared bounds of what the part takes must fit the part (after scale).
+    if (p.isSet("from") && isIntegerKind(kind) && names.count(p.getString("from")) != 0) {
+      const std::string& from = p.getString("from");
+      std::optional<double> lo, hi;
+      if (!action) {
+        if (d.isSet("min")) lo = d.getDouble("min");
+        if (d.isSet("max")) hi = d.getDouble("max");
+      } else {
+        for (const Values& param : d.list("params")) {
+          if (param.getString("name") != from) continue;
+          if (param.isSet("min")) lo = param.getDouble("min");
+          if (param.isSet("max")) hi = param.getDouble("max");
+        }
+      }
+      const double scale = p.isSet("scale") ? p.getDouble("scale") : 1.0;
+      const int bits = static_cast<int>(fixedSize(kind) * 8);
+      const double fieldMin = isUnsignedKind(kind) ? 0.0 : -std::ldexp(1.0, bits - 1);
+      const double fieldMax = isUnsignedKind(kind) ? std::ldexp(1.0, bits) - 1 : std::ldexp(1.0, bits - 1) - 1;
+      const auto outside = [&](double v) {
+        const double raw = scale != 0.0 ? std::nearbyint(v / scale) : v;
+        return raw < fieldMin || raw > fieldMax;
+      };
+      for (const auto& [bound, name] : {std::pair{lo, "min"}, std::pair{hi, "max"}}) {
+        if (!bound || !outside(*bound)) continue;
+        std::string shown, range;
+        kit::json::appendDouble(shown, *bound);
+        range = "(" + std::to_string(static_cast<long long>(fieldMin)) + ".." +
+                (bits >= 64 ? std::string("2^") + std::to_string(bits) : std::to_string(static_cast<unsigned long long>(fieldMax))) + ")";
+        report(problems, ppath, p, "from", std::string(action ? "the parameter's " : "the value's ") + name + " " + shown +
+                                               " does not fit this " + p.getString("type") + " part " + range);
+      }
     }
     if (p.isSet("const") && kind != FieldKind::Ascii) {
       const std::string& c = p.getString("const");
