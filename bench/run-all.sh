@@ -12,6 +12,10 @@ if [[ ! -f $BUILD_DIR/CMakeCache.txt ]]; then
   cmake -S "$SRC" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DGATEHOUSE_BUILD_BENCH=ON || exit 2
 fi
 BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
+# scripts/test configures build/ without the benchmarks; switch them back on.
+if [[ $(sed -n "s/^GATEHOUSE_BUILD_BENCH:[A-Z]*=//p" "$BUILD_DIR/CMakeCache.txt") != ON ]]; then
+  cmake -S "$SRC" -B "$BUILD_DIR" -DGATEHOUSE_BUILD_BENCH=ON >/dev/null || exit 2
+fi
 
 cache() { sed -n "s/^$1:[A-Z]*=//p" "$BUILD_DIR/CMakeCache.txt"; }
 BUILD_TYPE=$(cache CMAKE_BUILD_TYPE)
