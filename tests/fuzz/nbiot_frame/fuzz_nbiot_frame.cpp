@@ -1,7 +1,7 @@
 // Fuzz target: the NB-IoT frame layout engine (checklist D1), over both of its untrusted inputs.
 // The first byte picks what the rest is:
 //   'Y'  a layouts file (YAML); when it loads, the sample frames and the input itself are decoded
-//        with it;
+//        with it, and each declared downlink is encoded from a few values (in and out of range);
 //   'B'  a binary datagram, 'H' hex text, anything else a datagram read with InputEncoding::Auto
 //        (the first byte included), each decoded with the shipped layouts (etc/nbiot/layouts.yaml).
 // Any input must end in a frame or an error that says why; never a crash, an out-of-bounds read,
@@ -46,6 +46,25 @@ void check(const LayoutSet& set, std::string_view datagram, InputEncoding encodi
   }
 }
 
+// Every downlink of every layout, from values of each type (some outside any bound): an encoding or
+// an error that says why.
+void encodeAll(const LayoutSet& set) {
+  using gatehouse::sdk::Value;
+  const Value values[] = {Value::ofInt(0), Value::ofInt(-1), Value::ofLong(1LL << 40), Value::ofDouble(2.5),
+                          Value::ofDouble(1e300), Value::ofString("x@y"), Value::ofBool(true)};
+  for (std::size_t l = 0; l < set.size(); ++l) {
+    const auto& downlinks = set.downlinks(l);
+    for (std::size_t d = 0; d < downlinks.size(); ++d) {
+      for (const auto& v : values) {
+        std::vector<std::pair<std::string, Value>> args{{"value", v}};
+        for (const auto& p : downlinks[d].params) args.emplace_back(p.name, v);
+        auto r = set.encodeDownlink(l, d, args);
+        if (!r && r.message().empty()) __builtin_trap();
+      }
+    }
+  }
+}
+
 const char* const kSamples[] = {
     "\x01\x00\x1c\x01\x02\x03\x04" "867724030000123\0" "\x0e\x10\x00\x37\xff\xcc\x02\x8e",
     "CC0042@WIFI@20241503-13:45:07@21.5@1234@3\nAA:BB:CC:DD:EE:01@-67\n",
@@ -68,6 +87,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       check(*set, std::string_view(kSamples[0], 31), InputEncoding::Binary);
       for (const char* sample : kSamples) check(*set, sample, InputEncoding::Auto);
       check(*set, rest, InputEncoding::Auto);
+      encodeAll(*set);
       return 0;
     }
     case 'B': check(shipped(), rest, InputEncoding::Binary); return 0;
