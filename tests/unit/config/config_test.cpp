@@ -172,7 +172,7 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"unknown_key", "http:\n  prot: 80\n",
                   "gw.yaml:2:3: http.prot: unknown key; did you mean \"port\"? Valid keys in http: listen, port, "
                   "threads, max_connections, max_body_bytes, max_header_bytes, header_timeout_ms, body_timeout_ms, "
-                  "idle_timeout_ms, sse_queue, sse_heartbeat_ms, sse_stall_timeout_ms, sse_max_clients"},
+                  "idle_timeout_ms, sse_queue, sse_heartbeat_ms, sse_stall_timeout_ms, sse_max_clients, command_timeout_ms"},
         ErrorCase{"unknown_section", "plugin_hots:\n  check_owner: false\n",
                   "gw.yaml:1:1: plugin_hots: unknown key; did you mean \"plugin_host\"? Valid top-level keys: gateway, "
                   "http, auth, plugin_host, mqtt_northbound, plugins"},
@@ -235,7 +235,7 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"scalar_for_section", "http: 8080\n",
                   "gw.yaml:1:7: http: expected a section with the keys listen, port, threads, max_connections, "
                   "max_body_bytes, max_header_bytes, header_timeout_ms, body_timeout_ms, idle_timeout_ms, sse_queue, "
-                  "sse_heartbeat_ms, sse_stall_timeout_ms, sse_max_clients, found integer 8080"},
+                  "sse_heartbeat_ms, sse_stall_timeout_ms, sse_max_clients, command_timeout_ms, found integer 8080"},
         ErrorCase{"list_for_scalar", "gateway:\n  id: [a, b]\n", "gw.yaml:2:7: gateway.id: expected a string, found a list"},
         ErrorCase{"empty_value", "plugin_host:\n  max_file_bytes:\n",
                   "gw.yaml:2:3: plugin_host.max_file_bytes: expected an integer, found nothing (an empty value); remove "
@@ -274,7 +274,7 @@ TEST(Config, AllProblemsAreReportedTogetherInFileOrder) {
             "gw.yaml:6:9: http.port: must be between 0 and 65535, found -1\n"
             "gw.yaml:7:3: http.treads: unknown key; did you mean \"threads\"? Valid keys in http: listen, port, "
             "threads, max_connections, max_body_bytes, max_header_bytes, header_timeout_ms, body_timeout_ms, "
-            "idle_timeout_ms, sse_queue, sse_heartbeat_ms, sse_stall_timeout_ms, sse_max_clients\n"
+            "idle_timeout_ms, sse_queue, sse_heartbeat_ms, sse_stall_timeout_ms, sse_max_clients, command_timeout_ms\n"
             "gw.yaml:9:16: plugin_host.check_owner: expected true or false, found integer 1\n"
             "gw.yaml:10:19: plugin_host.max_file_bytes: must be between 4096 and 1073741824, found 5");
 }
