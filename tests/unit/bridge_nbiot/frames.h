@@ -1,5 +1,5 @@
 #pragma once
-// Sample frames built from the field tables of DESIGN.md section 8, for the NB-IoT layout tests.
+// Sample frames built from the field tables of docs/nbiot-frames.md, for the NB-IoT layout tests.
 #include <cstdint>
 #include <string>
 

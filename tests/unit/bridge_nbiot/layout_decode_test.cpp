@@ -1,5 +1,5 @@
 // The NB-IoT frame decoder with the shipped layouts (etc/nbiot/layouts.yaml) and a few test-only
-// layouts: every decoded value and unit of both DESIGN.md frames, and the bad-input cases of
+// layouts: every decoded value and unit of both shipped frames (docs/nbiot-frames.md), and the bad-input cases of
 // SECURITY-CHECKLIST.md part D (truncation at every offset, LENGTH larger/smaller, odd hex,
 // unknown type, oversized datagrams).
 #include <gtest/gtest.h>
@@ -50,7 +50,7 @@ TEST_F(Decode, EnvironmentalMonitorEveryValueAndUnit) {
   const EnvFrame frame;
   const std::string bytes = frame.bytes();
   ASSERT_EQ(bytes.size(), 31u);
-  ASSERT_EQ(static_cast<unsigned char>(bytes[2]), 28u);   // LENGTH = 28, as DESIGN.md says
+  ASSERT_EQ(static_cast<unsigned char>(bytes[2]), 28u);   // LENGTH = 28, as docs/nbiot-frames.md says
   const DecodedFrame d = ok(bytes, InputEncoding::Binary);
   EXPECT_EQ(d.layout, "environmental-monitor");
   EXPECT_EQ(d.layoutIndex, 0u);
