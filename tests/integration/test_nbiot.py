@@ -104,7 +104,10 @@ class NbiotTestCase(unittest.TestCase):
     def rest(self, method, path, body=None, timeout=5.0, gw=None):
         status, _, data = (gw or self.gw).request(method, path, body, timeout=timeout)
         self.fetched.append(data)
-        return status, (json.loads(data) if data else None)
+        try:
+            return status, (json.loads(data) if data else None)
+        except ValueError:   # /metrics: Prometheus text
+            return status, None
 
     def get(self, provider, service, resource, gw=None):
         """The GET_RESPONSE 'response' of a resource, or None when it does not exist."""
