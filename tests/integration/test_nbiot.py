@@ -2,8 +2,9 @@
 from the build's plugin folder with etc/nbiot/layouts.yaml, listens on UDP port 0 of the loopback
 (the bound port is read from its "NB-IoT: listening on udp HOST:PORT" log line), and this test is
 the device: real datagrams from real UDP sockets, answers read over REST, downlinks received as UDP
-replies on the device's own socket. The interface tested is /work/wt/nbiot-spec.md (config keys,
-frames, model resources, downlinks, REST calls); every check is an exact value.
+replies on the device's own socket. The interface tested is docs/nbiot-bridge.md and
+docs/nbiot-frames.md (config keys, frames, model resources, downlinks, REST calls); every check is
+an exact value.
 """
 import json
 import os
@@ -626,3 +627,26 @@ class LimitsTest(NbiotTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ExampleConfigTest(NbiotTestCase):
+    def test_shipped_example_runs_as_is(self):
+        """etc/examples/nbiot.yaml as shipped, only the ports made free and the layouts path absolute."""
+        with open(os.path.join(SOURCE, "etc/examples/nbiot.yaml")) as f:
+            text = f.read()
+        for old, new in (("port: 8899", "port: 0"), ('listen: ["127.0.0.1:5600"]', 'listen: ["127.0.0.1:0"]'),
+                         ("layouts_file: etc/nbiot/layouts.yaml", "layouts_file: %s" % LAYOUTS)):
+            self.assertIn(old, text)
+            text = text.replace(old, new)
+        gw = Gateway()
+        state = os.path.join(gw.dir.name, "state")
+        gw.write_config(text=text + "plugin_host:\n  state_dir: %s\n" % state)
+        gw.start()
+        self.addCleanup(self._stop, gw)
+        self.gw = gw
+        port = self.udp_port()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as dev:
+            dev.sendto(env_frame(7, t10=-52), ("127.0.0.1", port))
+            self.wait_value(IMEI, "environment", "temperature", -5.2)
+            self.assertEqual(self.value(IMEI, "nbiot", "frameCounter"), 7)
+
