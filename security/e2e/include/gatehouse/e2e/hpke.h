@@ -7,7 +7,7 @@
 // EVP_PKEY raw keys and EVP_PKEY_derive, HKDF through EVP_KDF "HKDF" (EXTRACT_ONLY / EXPAND_ONLY),
 // AES-GCM through EVP_CIPHER_CTX. Checked against the RFC 9180 appendix A test vectors.
 //
-// This is the key-wrap brick of security/e2e (DESIGN.md section 7): a publisher wraps an epoch's
+// This is the key-wrap brick of security/e2e (docs/e2e-protocol.md, section 4.3): a publisher wraps an epoch's
 // content key for a subscriber's certified X25519 key with seal(), using wrapInfo() so that the
 // wrap is bound to topic, epoch and the subscriber key's fingerprint.
 //
