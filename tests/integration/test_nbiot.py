@@ -579,6 +579,39 @@ class LimitsTest(NbiotTestCase):
         status, _ = self.rest("GET", "/sensinact/providers/867724039999999")
         self.assertEqual(status, 404)
 
+    def test_flood_of_made_up_imeis_keeps_memory_bounded(self):
+        """20000 datagrams with distinct made-up IMEIs: 50 providers, the rest refused and counted, and
+        the gateway's resident memory grows by a few MB at most (no per-IMEI state for refused ones)."""
+        self.start(keys={"max_providers": 50, "rate_limit_per_s": 10000000, "rate_burst": 10000000,
+                         "bad_frame_log_interval_s": 3600})
+        port = self.udp_port()
+        dev = self.device()
+
+        def rss_kb():
+            with open("/proc/%d/status" % self.gw.proc.pid) as f:
+                return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+
+        def flood(first, count):
+            for i in range(first, first + count):
+                dev.sendto(env_frame(1, imei="86%013d" % i), ("127.0.0.1", port))
+                if i % 200 == 199:
+                    time.sleep(0.005)   # let the receiver keep up (a drop would only weaken the test)
+
+        flood(0, 2000)   # warm-up: the 50 providers exist, the allocator has its arenas
+        self.wait_stat("framesReceived", 2000, timeout=20)
+        before = rss_kb()
+        flood(2000, 18000)
+        received = self.wait_for(lambda: self.stat("framesReceived") >= 19000, timeout=30)
+        self.assertTrue(received, "framesReceived %s" % self.stat("framesReceived"))
+        time.sleep(1.1)
+        after = rss_kb()
+        total = self.stat("framesReceived")
+        self.assertEqual(self.stat("framesAccepted"), 50)
+        self.assertEqual(self.stat("providerCapHits"), total - 50)
+        status, doc = self.rest("GET", "/sensinact/providers")
+        self.assertEqual(len([p for p in doc["providers"] if re.fullmatch(r"86\d{13}", p)]), 50)
+        self.assertLess(after - before, 8 * 1024, "RSS grew from %d kB to %d kB over %d refused frames" % (before, after, total - 2000))
+
     def test_rate_limit_per_source(self):
         self.start(keys={"rate_limit_per_s": 5, "rate_burst": 5})
         port = self.udp_port()
