@@ -11,9 +11,9 @@
 // One socket, connect()ed to the target; the datagrams leave in sendmmsg() calls of --batch
 // (default 64) datagrams each, one datagram per message. Batching matters on loopback: with one
 // send() per datagram the sender pays a system call per datagram on top of the kernel's delivery
-// to the receiving socket (which runs in the sender's context on loopback) and reaches only about
-// a third of what a bare receive loop can take (bench/RESULTS.md, the nbiot_ingest run), so the
-// baseline would measure the sender. --batch 1 sends one datagram per call. Not a product part.
+// to the receiving socket and the receiver's wake-up (both run in the sender's context on
+// loopback) and reaches under a third of what a bare receive loop can take (bench/RESULTS.md run
+// 15), so the baseline would measure the sender. --batch 1 sends one datagram per call. Not a product part.
 //
 // Usage: nbiot_udp_sender --port P --count N [--host 127.0.0.1] [--devices 100] [--rate R (0 = as
 //                         fast as possible)] [--first-counter C (1)] [--imei-base 861000000000000]
