@@ -216,7 +216,6 @@ std::map<coap_context_t*, CoapBridge::Io*> gIos;   // events carry only the sess
 }  // namespace
 
 int CoapBridge::Io::onEvent(coap_session_t* session, const coap_event_t event) {
-  std::fprintf(stderr, "EVENT %x\n", static_cast<unsigned>(event));
   if (event != COAP_EVENT_DTLS_ERROR) return 0;
   Io* io = nullptr;
   {
