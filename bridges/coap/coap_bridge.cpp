@@ -160,6 +160,7 @@ struct CoapBridge::Io {
     const std::string id(reinterpret_cast<const char*>(identity->s), identity->length);
     auto it = io->keys.find(id);
     if (it == io->keys.end()) {
+      io->handshaking.erase(session);   // refused here, reported once
       io->bridge->noteDtlsRefused(peerOf(session), "unknown PSK identity " + kit::quoteForMessage(id));
       return nullptr;
     }
@@ -208,6 +209,10 @@ struct CoapBridge::Io {
   }
 
   static int onEvent(coap_session_t* session, const coap_event_t event);
+
+  // DTLS sessions that have not completed their handshake (I/O thread only): one that ends before
+  // DTLS_CONNECTED was refused (wrong key, unknown identity, wrong certificate).
+  std::set<coap_session_t*> handshaking;
 };
 
 namespace {
@@ -216,14 +221,30 @@ std::map<coap_context_t*, CoapBridge::Io*> gIos;   // events carry only the sess
 }  // namespace
 
 int CoapBridge::Io::onEvent(coap_session_t* session, const coap_event_t event) {
-  if (event != COAP_EVENT_DTLS_ERROR) return 0;
   Io* io = nullptr;
   {
     std::lock_guard lock(gIoMu);
     auto it = gIos.find(coap_session_get_context(session));
     if (it != gIos.end()) io = it->second;
   }
-  if (io != nullptr) io->bridge->noteDtlsRefused(peerOf(session), "DTLS handshake failed (wrong key or certificate?)");
+  if (io == nullptr) return 0;
+  switch (event) {
+    case COAP_EVENT_SERVER_SESSION_NEW:
+      if (coap_session_get_proto(session) == COAP_PROTO_DTLS) io->handshaking.insert(session);
+      break;
+    case COAP_EVENT_DTLS_CONNECTED:
+      io->handshaking.erase(session);
+      break;
+    case COAP_EVENT_DTLS_CLOSED:
+    case COAP_EVENT_DTLS_ERROR:
+    case COAP_EVENT_SERVER_SESSION_DEL:
+      if (io->handshaking.erase(session) != 0) {
+        io->bridge->noteDtlsRefused(peerOf(session), "the DTLS handshake did not complete (wrong key or certificate?)");
+      }
+      break;
+    default:
+      break;
+  }
   return 0;
 }
 
