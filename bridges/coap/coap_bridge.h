@@ -1,23 +1,22 @@
 #pragma once
-// CoapBridge: CoAP devices as Gatehouse resources (libcoap 3, OpenSSL backend). This first part is
-// the server side: a CoAP endpoint (UDP, and DTLS with pre-shared keys) where devices that push
-// PUT or POST their readings to /{provider}/{service}/{resource}, or POST a SenML pack to
-// /{provider} or /{provider}/{service} (record names complete the path). The payload is read by
-// its Content-Format option (payload/payload.h), never guessed. The client side (observe, poll,
-// SET/ACT to devices) and certificates come next (bridges/coap/README.md).
-//
-//   plugins:
-//     coap:
-//       listen: ["127.0.0.1:5683"]        # CoAP over UDP; port 0 = a free port (logged)
-//       dtls_listen: ["127.0.0.1:5684"]   # CoAP over DTLS (needs psk_keys)
-//       psk_keys: ["device-1=hex:00112233...", "device-2=text:secret"]   # secret; identity=key
-//       max_sessions: 256                 # peers at once (libcoap idle sessions), counted when hit
-//       max_payload_bytes: 16384
-//       bad_request_log_interval_s: 10
+// CoapBridge: CoAP devices as Gatehouse resources (libcoap 3, OpenSSL backend), both ways
+// (docs/coap-bridge.md):
+//   - client side: the devices of `devices_file` (payload/devices.h) are discovered from
+//     /.well-known/core or taken from config, observed (RFC 7641, re-registered when their
+//     Max-Age lapses) or polled, pinged when quiet; a device that does not answer turns its
+//     provider's admin.lifecycleStatus to INACTIVE, and back to ACTIVE when it answers again.
+//     SET becomes a PUT and ACT a POST to the device; the CoAP response code becomes the REST
+//     status, and no answer within timeout_ms a 504;
+//   - server side: a push endpoint where devices PUT/POST a value to /{provider}/{service}/
+//     {resource}, or a SenML pack to /{provider}[/{service}];
+//   - UDP and DTLS, with pre-shared keys (psk_keys: server side; a device's psk_key: client side)
+//     and X.509 certificates (ca_file, cert_file, key_file: both sides).
+// Payloads are read by their Content-Format option (payload/payload.h), never guessed; a resource
+// marked e2e keeps its payload, an end-to-end envelope, as bytes.
 //
 // Threads: as sdk::Bridge (bridge.h). libcoap is not thread-safe: one I/O thread (`coap-io`) owns
-// the libcoap context and runs every libcoap call and handler; start() and stop() only start and
-// join it.
+// the libcoap context and makes every libcoap call; onSet/onAct hand commands to it through a
+// queue and an eventfd, and kit::PendingRequests answers them (or times them out) from it.
 
 #include <atomic>
 #include <chrono>
@@ -33,6 +32,7 @@
 #include <gatehouse/kit/result.h>
 #include <gatehouse/sdk/bridge.h>
 
+#include "gatehouse/bridge/coap/devices.h"
 #include "gatehouse/bridge/coap/payload.h"
 
 namespace gatehouse::bridge::coap {
@@ -40,10 +40,17 @@ namespace gatehouse::bridge::coap {
 extern const sdk::ConfigSchema kCoapConfigSchema;
 
 struct CoapStats {
-  std::uint64_t requests = 0;        // PUT/POST received on the push endpoint
-  std::uint64_t valuesStored = 0;
-  std::uint64_t badRequests = 0;     // refused (path, Content-Format, payload)
-  std::uint64_t dtlsRefused = 0;     // DTLS handshakes refused (unknown identity, wrong key)
+  std::uint64_t requests = 0;            // PUT/POST received on the push endpoint
+  std::uint64_t valuesStored = 0;        // values stored, from pushes, notifications and polls
+  std::uint64_t badRequests = 0;         // push requests refused (path, Content-Format, payload, size)
+  std::uint64_t badPayloads = 0;         // device answers or notifications that could not be read
+  std::uint64_t dtlsRefused = 0;         // DTLS handshakes refused (unknown identity, wrong key or certificate)
+  std::uint64_t notifications = 0;       // observe notifications received
+  std::uint64_t polls = 0;               // GETs of resources that are not observed
+  std::uint64_t timeouts = 0;            // device requests without an answer within timeout_ms
+  std::uint64_t observationsRefused = 0; // observations not made because max_observations was reached
+  std::uint64_t commandsSent = 0;        // SET/ACT sent to devices
+  std::uint64_t commandsFailed = 0;      // SET/ACT answered with an error code or not at all
 };
 
 class CoapBridge final : public sdk::Bridge {
@@ -54,6 +61,10 @@ class CoapBridge final : public sdk::Bridge {
   sdk::Status configure(const sdk::Config& config) override;
   sdk::Status start() override;
   void stop() override;
+  void onSet(sdk::Request request, const std::string& provider, const std::string& service, const std::string& resource,
+             const sdk::Value& value) override;
+  void onAct(sdk::Request request, const std::string& provider, const std::string& service, const std::string& resource,
+             const sdk::ActParams& params) override;
 
   CoapStats stats() const;
   std::vector<std::string> boundAddresses() const;
@@ -71,11 +82,14 @@ class CoapBridge final : public sdk::Bridge {
   void noteDtlsRefused(const std::string& peer, const std::string& why);
 
  private:
+  friend struct Io;
   void reportBad(const std::string& peer, const std::string& reason);
   void declareOnce(const std::string& provider, const std::string& service, const std::string& resource,
                    sdk::ValueType type, const std::string& unit);
+  void publishStats(bool force);
 
   std::unique_ptr<Settings> settings_;
+  std::vector<DeviceConfig> devices_;
   std::unique_ptr<Io> io_;
   std::thread thread_;
   std::atomic<bool> running_{false};
@@ -84,7 +98,13 @@ class CoapBridge final : public sdk::Bridge {
   std::mutex declaredMu_;
   std::set<std::string> declared_;
 
-  std::atomic<std::uint64_t> requests_{0}, stored_{0}, bad_{0}, dtlsRefused_{0};
+  struct Counters {
+    std::atomic<std::uint64_t> requests{0}, stored{0}, bad{0}, badPayloads{0}, dtlsRefused{0}, notifications{0}, polls{0},
+        timeouts{0}, observationsRefused{0}, commandsSent{0}, commandsFailed{0};
+  } counters_;
+  std::mutex statsMu_;
+  CoapStats lastPublished_;
+
   std::mutex badMu_;
   std::chrono::steady_clock::time_point lastBadLog_{};
   std::uint64_t badSinceLog_ = 0;
