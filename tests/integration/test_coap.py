@@ -1,19 +1,34 @@
-"""The CoAP bridge's push endpoint (issue 16, in progress) against libcoap's own client: the real
-gateway loads the signed gh-coap.so, listens for CoAP on UDP and DTLS-PSK on free loopback ports,
-and coap-client-openssl (not our code) PUTs and POSTs readings; REST shows them. A device with a
-wrong key is refused, within a bounded time, and nothing it sends is stored.
+"""The CoAP bridge (issue 16) against real CoAP peers that are not the bridge: the real gateway loads
+the signed gh-coap.so and talks to
+  - libcoap's own tools (coap-client-openssl pushing to the gateway's endpoint, coap-server-openssl
+    observed and written by the gateway),
+  - scripts/coap-demo-device (a libcoap server of ours, the device of etc/examples/coap.yaml),
+  - Node's `coap` package from npm (tests/fixtures/coap-node: an implementation that is not libcoap),
+over UDP and DTLS (pre-shared keys, and X.509 certificates made here with the openssl command), on
+free loopback ports. Every peer is started and stopped by its PID. The interface tested is
+bridges/coap/README.md and docs/coap-bridge.md; every check is an exact value.
 """
+import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import tempfile
 import time
 import unittest
 
 from gateway import Gateway
 
 CLIENT = shutil.which("coap-client-openssl")
-R = "/sensinact/providers/%s/services/%s/resources/%s/GET"
+SERVER = shutil.which("coap-server-openssl")
+SOURCE = os.path.abspath(os.environ.get("GATEHOUSE_SOURCE", "../.."))
+BUILD = os.path.abspath(os.environ.get("GATEHOUSE_BUILD", os.path.join(SOURCE, "build")))
+DEMO = os.path.join(BUILD, "bridges/coap/demo/gatehouse-coap-demo-device")
+NODE_FIXTURE = os.path.join(SOURCE, "tests/fixtures/coap-node")
+NODE = shutil.which("node")
+R = "/sensinact/providers/%s/services/%s/resources/%s"
+STATS = "coap-bridge"
 
 
 def free_udp_port():
@@ -22,41 +37,161 @@ def free_udp_port():
         return s.getsockname()[1]
 
 
-@unittest.skipUnless(CLIENT, "coap-client-openssl (libcoap3-bin) is not installed")
-class PushEndpointTest(unittest.TestCase):
-    def setUp(self):
+def wait_for(predicate, timeout, message=""):
+    deadline = time.time() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.time() > deadline:
+            raise AssertionError("timed out after %.1f s: %s" % (timeout, message() if callable(message) else message))
+        time.sleep(0.05)
+
+
+class Peer:
+    """A process of ours to talk to (a device), stopped by its PID; waits for a ready line."""
+
+    def __init__(self, argv, ready, cwd=None):
+        self.out = tempfile.NamedTemporaryFile(mode="w+", prefix="coap-peer-", suffix=".log", delete=False)
+        self.proc = subprocess.Popen(argv, stdout=self.out, stderr=subprocess.STDOUT, cwd=cwd)
+        wait_for(lambda: ready in self.output() or self.proc.poll() is not None, 15, self.output)
+        if self.proc.poll() is not None:
+            raise AssertionError("peer exited: %s" % self.output())
+
+    def output(self):
+        with open(self.out.name) as f:
+            return f.read()
+
+    def pause(self):
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self):
+        os.kill(self.proc.pid, signal.SIGCONT)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGCONT)
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.out.close()
+        os.unlink(self.out.name)
+
+
+def make_pki(folder):
+    """A CA, a gateway certificate, a device certificate, and a device certificate of another CA."""
+    def run(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=folder)
+
+    for ca in ("ca", "rogue-ca"):
+        run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+            "-subj", "/CN=%s" % ca, "-keyout", ca + ".key", "-out", ca + ".pem")
+    for name, ca in (("gateway", "ca"), ("device", "ca"), ("rogue-device", "rogue-ca")):
+        run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=%s" % name,
+            "-keyout", name + ".key", "-out", name + ".csr")
+        run("x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem", "-CAkey", ca + ".key", "-CAcreateserial",
+            "-days", "2", "-out", name + ".pem")
+    return {n: os.path.join(folder, n) for n in os.listdir(folder)}
+
+
+class CoapTest(unittest.TestCase):
+    """Starts a gateway with a coap block (push endpoint on free ports, optional devices file)."""
+
+    def start_gateway(self, extra="", devices=None, dtls=False, pki=None):
         self.udp = free_udp_port()
         self.dtls = free_udp_port()
-        block = ("  coap:\n    listen: [\"127.0.0.1:%d\"]\n    dtls_listen: [\"127.0.0.1:%d\"]\n"
-                 "    psk_keys: [\"dev1=text:secret-key-1\"]\n    bad_request_log_interval_s: 1\n" % (self.udp, self.dtls))
+        block = "  coap:\n    listen: [\"127.0.0.1:%d\"]\n    bad_request_log_interval_s: 1\n" % self.udp
+        if dtls:
+            block += "    dtls_listen: [\"127.0.0.1:%d\"]\n    psk_keys: [\"dev1=text:secret-key-1\"]\n" % self.dtls
+        if pki:
+            block += "    ca_file: %s\n    cert_file: %s\n    key_file: %s\n" % (pki["ca.pem"], pki["gateway.pem"], pki["gateway.key"])
+        if devices is not None:
+            fd, path = tempfile.mkstemp(prefix="coap-devices-", suffix=".yaml")
+            with os.fdopen(fd, "w") as f:
+                f.write(devices)
+            self.addCleanup(os.unlink, path)
+            block += "    devices_file: %s\n" % path
+        block += extra
         self.gw = Gateway(plugins_extra=block)
         self.gw.start()
         self.addCleanup(lambda: self.assertEqual(self.gw.stop(), 0))
-        deadline = time.time() + 10
-        while "CoAP: listening on coaps://" not in self.gw.logs():
-            self.assertLess(time.time(), deadline, self.gw.logs())
-            time.sleep(0.05)
+        wait_for(lambda: "CoAP: listening on coap://" in self.gw.logs(), 10, self.gw.logs)
+
+    def peer(self, argv, ready, cwd=None):
+        p = Peer(argv, ready, cwd)
+        self.addCleanup(p.stop)
+        return p
 
     def client(self, *args, timeout=15):
         """Runs coap-client-openssl (with -B: never waits forever); returns (exit code, output)."""
         p = subprocess.run(["timeout", str(timeout), CLIENT, "-B", "3", *args], capture_output=True, text=True)
         return p.returncode, p.stdout + p.stderr
 
-    def value(self, p, s, r):
-        """The resource's value, or None when it does not exist."""
-        import json
-        status, _, data = self.gw.request("GET", R % (p, s, r))
-        return json.loads(data)["response"]["value"] if status == 200 else None
+    def resource(self, p, s, r):
+        """The resource's GET response, or None when it does not exist."""
+        status, _, data = self.gw.request("GET", R % (p, s, r) + "/GET")
+        return json.loads(data)["response"] if status == 200 else None
 
-    def test_put_text_json_and_senml_reach_rest(self):
+    def value(self, p, s, r):
+        res = self.resource(p, s, r)
+        return None if res is None else res["value"]
+
+    def stat(self, name):
+        return self.value(STATS, "stats", name) or 0
+
+    def lifecycle(self, p):
+        return self.value(p, "admin", "lifecycleStatus")
+
+    def call(self, verb, p, s, r, body):
+        status, _, data = self.gw.request("POST", R % (p, s, r) + "/" + verb, body=json.dumps(body).encode(),
+                                          headers={"Content-Type": "application/json"}, timeout=15)
+        return status, json.loads(data)
+
+
+@unittest.skipUnless(CLIENT, "coap-client-openssl (libcoap3-bin) is not installed")
+class PushEndpointTest(CoapTest):
+    def setUp(self):
+        self.start_gateway(dtls=True, extra="    push_paths: [\"t=short/env/temperature\"]\n")
+
+    def test_put_text_json_cbor_and_senml_reach_rest(self):
         uri = "coap://127.0.0.1:%d" % self.udp
         self.assertEqual(self.client("-m", "put", "-t", "0", "-e", "21.5", uri + "/dev1/env/temperature")[0], 0)
         self.assertEqual(self.client("-m", "post", "-t", "50", "-e", '{"on":true}', uri + "/dev1/light/state")[0], 0)
         self.assertEqual(self.client("-m", "put", "-t", "110", "-e", '[{"bn":"env/","n":"humidity","u":"%RH","v":47.3}]',
                                      uri + "/dev2")[0], 0)
+        with tempfile.NamedTemporaryFile(suffix=".cbor") as f:
+            f.write(bytes([0xfa, 0x41, 0xac, 0x00, 0x00]))   # CBOR float32 21.5
+            f.flush()
+            self.assertEqual(self.client("-m", "put", "-t", "60", "-f", f.name, uri + "/dev1/env/cbor")[0], 0)
+        self.assertEqual(self.client("-m", "put", "-t", "0", "-e", "19", uri + "/t")[0], 0)
         self.assertEqual(self.value("dev1", "env", "temperature"), 21.5)
         self.assertEqual(self.value("dev1", "light", "state"), {"on": True})
         self.assertEqual(self.value("dev2", "env", "humidity"), 47.3)
+        self.assertEqual(self.value("dev1", "env", "cbor"), 21.5)
+        self.assertEqual(self.value("short", "env", "temperature"), 19)
+        self.assertEqual(self.stat("valuesStored"), 5)
+
+    def test_block_wise_put_is_reassembled_and_too_large_refused(self):
+        uri = "coap://127.0.0.1:%d" % self.udp
+        text = "x" * 3000   # three 1024-byte blocks
+        code, out = self.client("-b", "1024", "-m", "put", "-t", "0", "-e", text, uri + "/big/s/text")
+        self.assertEqual(code, 0, out)
+        self.assertEqual(self.value("big", "s", "text"), text)
+        code, out = self.client("-b", "1024", "-m", "put", "-t", "0", "-e", "y" * 20000, uri + "/big/s/huge")
+        self.assertIn("4.13", out)
+        self.assertIsNone(self.value("big", "s", "huge"))
+
+    def test_well_known_core_lists_the_endpoint_resources(self):
+        uri = "coap://127.0.0.1:%d" % self.udp
+        self.assertEqual(self.client("-m", "put", "-t", "0", "-e", "1", uri + "/dev9/env/t")[0], 0)
+        code, out = self.client("-m", "get", uri + "/.well-known/core")
+        self.assertEqual(code, 0, out)
+        self.assertIn("</t>", out)
+        self.assertIn("</dev9/env/t>", out)
+        self.assertIn('rt="gatehouse.push"', out)
 
     def test_missing_content_format_and_bad_paths_are_refused(self):
         uri = "coap://127.0.0.1:%d" % self.udp
@@ -64,7 +199,22 @@ class PushEndpointTest(unittest.TestCase):
         self.assertIn("4.15", out)
         code, out = self.client("-m", "put", "-t", "0", "-e", "1", uri + "/only/two")
         self.assertIn("4.04", out)
+        code, out = self.client("-m", "put", "-t", "50", "-e", "{not json", uri + "/dev1/env/t")
+        self.assertIn("4.00", out)
         self.assertIsNone(self.value("dev1", "env", "t"))
+        self.assertEqual(self.stat("badRequests"), 3)
+        wait_for(lambda: "refused request(s), latest from 127.0.0.1" in self.gw.logs(), 5, self.gw.logs)
+
+    def test_end_to_end_envelope_is_stored_as_sent(self):
+        uri = "coap://127.0.0.1:%d" % self.udp
+        envelope = b"GHE\x01\x01" + bytes(range(256)) * 2   # opaque bytes, never parsed
+        with tempfile.NamedTemporaryFile(suffix=".bin") as f:
+            f.write(envelope)
+            f.flush()
+            code, out = self.client("-m", "put", "-t", "42", "-f", f.name, uri + "/sealed/data/reading")
+        self.assertEqual(code, 0, out)
+        import base64
+        self.assertEqual(base64.b64decode(self.value("sealed", "data", "reading")), envelope)
 
     def test_dtls_psk_good_key_stores_wrong_key_refused_in_bounded_time(self):
         uri = "coaps://127.0.0.1:%d" % self.dtls
@@ -74,8 +224,235 @@ class PushEndpointTest(unittest.TestCase):
         t0 = time.time()
         code, out = self.client("-u", "dev1", "-k", "wrong-key-123", "-m", "put", "-t", "0", "-e", "8", uri + "/dev4/s/r")
         self.assertLess(time.time() - t0, 15)
+        wait_for(lambda: "DTLS refused for 127.0.0.1:" in self.gw.logs(), 10, self.gw.logs)
         self.assertIsNone(self.value("dev4", "s", "r"))
         code, out = self.client("-u", "nobody", "-k", "secret-key-1", "-m", "put", "-t", "0", "-e", "9", uri + "/dev5/s/r")
         self.assertIsNone(self.value("dev5", "s", "r"))
-        self.assertIn("unknown PSK identity \"nobody\"", self.gw.logs())
+        wait_for(lambda: "unknown PSK identity \"nobody\"" in self.gw.logs(), 10, self.gw.logs)
         self.assertNotIn("secret-key-1", self.gw.logs())
+        self.assertNotIn("wrong-key-123", self.gw.logs())
+        wait_for(lambda: self.stat("dtlsRefused") >= 2, 5, lambda: str(self.stat("dtlsRefused")))
+
+
+@unittest.skipUnless(CLIENT, "coap-client-openssl (libcoap3-bin) is not installed")
+class PushEndpointCertificateTest(CoapTest):
+    def setUp(self):
+        self.folder = tempfile.mkdtemp(prefix="coap-pki-")
+        self.addCleanup(shutil.rmtree, self.folder)
+        self.pki = make_pki(self.folder)
+        self.start_gateway(pki=self.pki, extra="    dtls_listen: [\"127.0.0.1:%d\"]\n" % free_udp_port())
+        self.dtls_port = int(self.gw.logs().split("CoAP: listening on coaps://127.0.0.1:")[1].split()[0]) \
+            if "coaps://" in self.gw.logs() else None
+
+    def test_certificate_of_the_ca_is_taken_other_ca_refused(self):
+        wait_for(lambda: "coaps://" in self.gw.logs(), 5, self.gw.logs)
+        port = int(self.gw.logs().split("CoAP: listening on coaps://127.0.0.1:")[1].split()[0])
+        uri = "coaps://127.0.0.1:%d" % port
+        p = self.pki
+        code, out = self.client("-c", p["device.pem"], "-j", p["device.key"], "-C", p["ca.pem"],
+                                "-m", "put", "-t", "0", "-e", "5", uri + "/certdev/s/r")
+        self.assertEqual(code, 0, out)
+        self.assertEqual(self.value("certdev", "s", "r"), 5)
+        t0 = time.time()
+        self.client("-c", p["rogue-device.pem"], "-j", p["rogue-device.key"], "-C", p["rogue-ca.pem"],
+                    "-m", "put", "-t", "0", "-e", "6", uri + "/roguedev/s/r")
+        self.assertLess(time.time() - t0, 15)
+        self.assertIsNone(self.value("roguedev", "s", "r"))
+        wait_for(lambda: "DTLS refused for 127.0.0.1:" in self.gw.logs(), 10, self.gw.logs)
+
+
+DEMO_DEVICES = """devices:
+  - provider: demo
+    uri: %(uri)s
+%(extra)s    timeout_ms: 1000
+    poll_interval_s: 1
+    ping_interval_s: 1
+    resources:
+      - {path: sensors/temperature, service: environment, resource: temperature, unit: Cel}
+      - {path: sensors/humidity, service: environment, resource: humidity}
+      - {path: device/battery, service: device, resource: battery}
+      - {path: settings/interval, service: settings, resource: reportInterval, access: write, type: long}
+      - {path: actions/blink, service: actions, resource: blink, access: action, format: json, params: [{name: times, type: long}]}
+"""
+
+
+@unittest.skipUnless(os.path.exists(DEMO), "the demo device is not built")
+class DemoDeviceTest(CoapTest):
+    """The client side against scripts/coap-demo-device's binary (libcoap), over UDP."""
+
+    def setUp(self):
+        self.port = free_udp_port()
+        self.device = self.peer([DEMO, "--listen", "127.0.0.1:%d" % self.port, "--interval-ms", "200"], "listening on")
+        self.start_gateway(devices=DEMO_DEVICES % {"uri": "coap://127.0.0.1:%d" % self.port, "extra": ""})
+
+    def test_observed_values_change_and_polled_ones_arrive(self):
+        first = wait_for(lambda: self.resource("demo", "environment", "temperature"), 10, self.gw.logs)
+        wait_for(lambda: (self.resource("demo", "environment", "temperature") or {}).get("timestamp", 0) > first["timestamp"]
+                 and self.resource("demo", "environment", "temperature")["value"] is not None, 10, self.gw.logs)
+        self.assertEqual(self.resource("demo", "environment", "temperature")["type"], "double")
+        wait_for(lambda: self.value("demo", "environment", "humidity") is not None, 10, self.gw.logs)
+        wait_for(lambda: isinstance(self.value("demo", "device", "battery"), int), 10, self.gw.logs)
+        wait_for(lambda: self.stat("notifications") >= 3, 10, lambda: str(self.stat("notifications")))
+        wait_for(lambda: self.stat("polls") >= 2, 10, lambda: str(self.stat("polls")))
+        self.assertEqual(self.lifecycle("demo"), "ACTIVE")
+        # Discovery listed the device's resources; the configured ones are renamed, none twice.
+        status, _, data = self.gw.request("GET", "/sensinact/providers/demo/services")
+        services = json.loads(data)["response"]
+        self.assertIn("environment", services)
+        self.assertNotIn("sensors", services)
+
+    def test_set_is_a_put_and_act_a_post_with_the_device_answer(self):
+        wait_for(lambda: self.lifecycle("demo") == "ACTIVE" and self.value("demo", "environment", "temperature") is not None,
+                 10, self.gw.logs)
+        status, body = self.call("SET", "demo", "settings", "reportInterval", {"value": 500})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["response"]["value"], 500)
+        wait_for(lambda: "PUT /settings/interval = 500 ms" in self.device.output(), 5, self.device.output)
+        status, body = self.call("SET", "demo", "settings", "reportInterval", {"value": 5})   # device: 100..3600000
+        self.assertEqual(status, 400, body)
+        self.assertIn("4.00 Bad Request", json.dumps(body))
+        status, body = self.call("ACT", "demo", "actions", "blink", {"times": 3})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["response"]["result"] if isinstance(body["response"], dict) and "result" in body["response"]
+                         else body["response"], "blinked 3 times")
+        self.assertGreaterEqual(self.stat("commandsSent"), 3)
+
+    def test_a_silent_device_turns_inactive_then_active_and_commands_time_out(self):
+        wait_for(lambda: self.lifecycle("demo") == "ACTIVE" and self.value("demo", "environment", "temperature") is not None,
+                 10, self.gw.logs)
+        self.device.pause()
+        t0 = time.time()
+        wait_for(lambda: self.lifecycle("demo") == "INACTIVE", 10, self.gw.logs)
+        self.assertLess(time.time() - t0, 6)   # ping_interval_s 1 + timeout_ms 1000, with margin
+        status, body = self.call("SET", "demo", "settings", "reportInterval", {"value": 700})
+        self.assertEqual(status, 504, body)
+        self.assertIn("within 1000 ms", json.dumps(body))
+        self.device.resume()
+        wait_for(lambda: self.lifecycle("demo") == "ACTIVE", 10, self.gw.logs)
+        before = self.resource("demo", "environment", "temperature")["timestamp"]
+        wait_for(lambda: self.resource("demo", "environment", "temperature")["timestamp"] > before + 300, 10, self.gw.logs)
+        self.assertIn("is INACTIVE", self.gw.logs())
+        self.assertIn("answers again: ACTIVE", self.gw.logs())
+
+
+@unittest.skipUnless(os.path.exists(DEMO), "the demo device is not built")
+class DemoDeviceDtlsTest(CoapTest):
+    """The client side over DTLS: pre-shared key (right and wrong) and certificates (right and wrong CA)."""
+
+    def demo(self, *args):
+        port = free_udp_port()
+        self.peer([DEMO, "--listen", "127.0.0.1:%d" % free_udp_port(), "--dtls-listen", "127.0.0.1:%d" % port,
+                   "--interval-ms", "200", *args], "listening on")
+        return port
+
+    def test_psk_right_key_observes_wrong_key_refused_and_logged(self):
+        good = self.demo("--psk-identity", "gw", "--psk-key-hex", "00112233445566778899aabbccddeeff")
+        bad = self.demo("--psk-identity", "gw", "--psk-key-hex", "ffeeddccbbaa99887766554433221100")
+        devices = (DEMO_DEVICES % {"uri": "coaps://127.0.0.1:%d" % good,
+                                   "extra": "    psk_identity: gw\n    psk_key: hex:00112233445566778899aabbccddeeff\n"}) + \
+            "  - provider: wrongkey\n    uri: coaps://127.0.0.1:%d\n    psk_identity: gw\n" \
+            "    psk_key: hex:00112233445566778899aabbccddeeff\n    timeout_ms: 1000\n    ping_interval_s: 1\n" % bad
+        self.start_gateway(devices=devices)
+        wait_for(lambda: self.value("demo", "environment", "temperature") is not None, 15, self.gw.logs)
+        wait_for(lambda: "DTLS refused for coaps://127.0.0.1:%d (device wrongkey)" % bad in self.gw.logs(), 15, self.gw.logs)
+        wait_for(lambda: self.lifecycle("wrongkey") == "INACTIVE", 10, self.gw.logs)
+        self.assertNotIn("00112233445566778899aabbccddeeff", self.gw.logs())
+
+    def test_certificates_of_the_ca_observe_other_ca_refused(self):
+        folder = tempfile.mkdtemp(prefix="coap-pki-")
+        self.addCleanup(shutil.rmtree, folder)
+        p = make_pki(folder)
+        good = self.demo("--cert", p["device.pem"], "--key", p["device.key"], "--ca", p["ca.pem"])
+        bad = self.demo("--cert", p["rogue-device.pem"], "--key", p["rogue-device.key"], "--ca", p["rogue-ca.pem"])
+        devices = (DEMO_DEVICES % {"uri": "coaps://127.0.0.1:%d" % good, "extra": ""}) + \
+            "  - provider: roguedev\n    uri: coaps://127.0.0.1:%d\n    timeout_ms: 1000\n    ping_interval_s: 1\n" % bad
+        self.start_gateway(devices=devices, pki=p)
+        wait_for(lambda: self.value("demo", "environment", "temperature") is not None, 15, self.gw.logs)
+        wait_for(lambda: "(device roguedev)" in self.gw.logs(), 15, self.gw.logs)
+        self.assertIsNone(self.value("roguedev", "environment", "temperature"))
+
+
+@unittest.skipUnless(SERVER and CLIENT, "coap-server-openssl (libcoap3-bin) is not installed")
+class LibcoapServerTest(CoapTest):
+    """libcoap's example server as the device: discovery, and a SET read back by libcoap's client."""
+
+    def test_discovery_and_set_round_trip(self):
+        port = free_udp_port()
+        self.peer([SERVER, "-A", "127.0.0.1", "-p", str(port), "-v", "6"], "")
+        devices = ("devices:\n  - provider: libcoap\n    uri: coap://127.0.0.1:%d\n    timeout_ms: 2000\n"
+                   "    resources:\n      - {path: example_data, access: write, type: string}\n" % port)
+        self.start_gateway(devices=devices)
+        wait_for(lambda: "link(s) in /.well-known/core" in self.gw.logs(), 10, self.gw.logs)
+        status, body = self.call("SET", "libcoap", "data", "example_data", {"value": "written by gatehouse"})
+        self.assertEqual(status, 200, body)
+        code, out = self.client("-m", "get", "coap://127.0.0.1:%d/example_data" % port)
+        self.assertEqual(out.strip(), "written by gatehouse")
+
+
+@unittest.skipUnless(NODE and os.path.isdir(os.path.join(NODE_FIXTURE, "node_modules", "coap")),
+                     "Node's coap package is not installed (npm ci in tests/fixtures/coap-node)")
+class NodeCoapTest(CoapTest):
+    """Node's `coap` package (not libcoap) on both sides: a device the gateway observes and writes,
+    and a client that pushes to the gateway's endpoint."""
+
+    def test_node_device_observed_and_written(self):
+        port = free_udp_port()
+        device = self.peer([NODE, "device.mjs", "--port", str(port), "--interval-ms", "200"], "listening on", cwd=NODE_FIXTURE)
+        devices = ("devices:\n  - provider: nodedev\n    uri: coap://127.0.0.1:%d\n    timeout_ms: 2000\n"
+                   "    poll_interval_s: 1\n    resources:\n"
+                   "      - {path: settings/interval, access: write, type: long}\n" % port)
+        self.start_gateway(devices=devices)
+        first = wait_for(lambda: self.resource("nodedev", "sensors", "temperature"), 15, self.gw.logs)
+        wait_for(lambda: (self.resource("nodedev", "sensors", "temperature") or {}).get("timestamp", 0) > first["timestamp"],
+                 10, self.gw.logs)
+        wait_for(lambda: self.stat("notifications") >= 2, 10, lambda: str(self.stat("notifications")))
+        wait_for(lambda: self.value("nodedev", "device", "battery") is not None, 10, self.gw.logs)
+        status, body = self.call("SET", "nodedev", "settings", "interval", {"value": 1500})
+        self.assertEqual(status, 200, body)
+        wait_for(lambda: "1500" in device.output(), 5, device.output)
+
+    def test_node_client_pushes(self):
+        self.start_gateway()
+        url = "coap://127.0.0.1:%d" % self.udp
+
+        def push(path, method, fmt, payload):
+            p = subprocess.run([NODE, "push.mjs", "--url", url + path, "--method", method, "--format", fmt, "--payload", payload],
+                               cwd=NODE_FIXTURE, capture_output=True, text=True, timeout=20)
+            return json.loads(p.stdout.strip().splitlines()[-1])
+
+        self.assertEqual(push("/nodepush/env/temperature", "PUT", "text/plain", "22.25")["code"], "2.04")
+        self.assertEqual(push("/nodepush", "POST", "application/senml+json", '[{"n":"env/humidity","v":40}]')["code"], "2.04")
+        self.assertEqual(push("/nodepush/env/x", "PUT", "application/json", "{bad")["code"], "4.00")
+        self.assertEqual(self.value("nodepush", "env", "temperature"), 22.25)
+        self.assertEqual(self.value("nodepush", "env", "humidity"), 40)
+
+
+class LimitsTest(CoapTest):
+    @unittest.skipUnless(os.path.exists(DEMO), "the demo device is not built")
+    def test_max_observations_is_counted_and_the_rest_polled(self):
+        port = free_udp_port()
+        self.peer([DEMO, "--listen", "127.0.0.1:%d" % port, "--interval-ms", "200"], "listening on")
+        self.start_gateway(devices=DEMO_DEVICES % {"uri": "coap://127.0.0.1:%d" % port, "extra": ""},
+                           extra="    max_observations: 1\n")
+        wait_for(lambda: self.value("demo", "environment", "humidity") is not None, 10, self.gw.logs)
+        wait_for(lambda: self.value("demo", "environment", "temperature") is not None, 10, self.gw.logs)
+        self.assertEqual(self.stat("observationsRefused"), 1)
+        self.assertIn("max_observations (1) reached", self.gw.logs())
+
+    def test_bad_devices_file_names_file_line_and_key(self):
+        fd, path = tempfile.mkstemp(prefix="coap-devices-", suffix=".yaml")
+        with os.fdopen(fd, "w") as f:
+            f.write("devices:\n  - provider: x\n    uri: http://127.0.0.1\n")
+        self.addCleanup(os.unlink, path)
+        gw = Gateway(plugins_extra="  coap:\n    devices_file: %s\n" % path)
+        try:
+            gw.start()
+        except Exception:
+            pass
+        logs = wait_for(lambda: ("%s:3:" % path) in gw.logs() and gw.logs(), 10, gw.logs)
+        gw.stop()
+        self.assertIn("devices[0].uri", logs)
+
+
+if __name__ == "__main__":
+    unittest.main()
