@@ -17,6 +17,7 @@
 
 #include "gatehouse/kit/codec.h"
 #include "gatehouse/kit/json_write.h"
+#include "gatehouse/kit/net.h"
 #include "gatehouse/kit/settings.h"
 #include "gatehouse/kit/thread_name.h"
 
@@ -48,57 +49,9 @@ constexpr std::size_t kBatch = 32;             // datagrams per recvmmsg
 constexpr auto kStatsPeriod = std::chrono::seconds(1);
 constexpr const char* kService = "nbiot";
 
-struct Endpoint {
-  sockaddr_storage address{};
-  socklen_t length = 0;
-};
-
-// "HOST:PORT", IPv6 as "[ADDR]:PORT", HOST "localhost" = 127.0.0.1. Errors say what is expected.
-kit::Result<Endpoint> parseListen(const std::string& text) {
-  const std::string shown = kit::quoteForMessage(text);
-  std::string host;
-  std::string port;
-  if (!text.empty() && text[0] == '[') {
-    const auto close = text.find(']');
-    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      return kit::badRequest("not [IPV6]:PORT: " + shown);
-    }
-    host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-  } else {
-    const auto colon = text.rfind(':');
-    if (colon == std::string::npos || text.find(':') != colon) {
-      return kit::badRequest("not HOST:PORT (IPv6 as [::1]:5600): " + shown);
-    }
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-  }
-  if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
-      std::stoi(port) > 65535) {
-    return kit::badRequest("the port must be 0-65535: " + shown);
-  }
-  const auto p = static_cast<std::uint16_t>(std::stoi(port));
-  if (host == "localhost") host = "127.0.0.1";
-  Endpoint e;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&e.address);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&e.address);
-  if (::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(p);
-    e.length = sizeof(sockaddr_in);
-  } else if (::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(p);
-    e.length = sizeof(sockaddr_in6);
-  } else {
-    return kit::badRequest("the host must be an IPv4 or IPv6 address or localhost: " + shown);
-  }
-  return e;
-}
-
 std::string checkListen(const std::vector<std::string>& entries) {
   for (const auto& entry : entries) {
-    if (auto e = parseListen(entry); !e) return e.message();
+    if (auto e = kit::parseSocketAddress(entry); !e) return e.message();
   }
   return {};
 }
@@ -142,22 +95,6 @@ const kit::SettingsTable<NbiotBridge::Settings>& settingsTable() {
           .doc("At most one bad-frame log line per this many seconds (the rest are counted)."),
   };
   return table;
-}
-
-std::string formatAddress(const sockaddr* a) {
-  if (a == nullptr) return "(unknown)";
-  char buffer[INET6_ADDRSTRLEN] = {};
-  if (a->sa_family == AF_INET) {
-    const auto* in = reinterpret_cast<const sockaddr_in*>(a);
-    ::inet_ntop(AF_INET, &in->sin_addr, buffer, sizeof buffer);
-    return std::string(buffer) + ":" + std::to_string(ntohs(in->sin_port));
-  }
-  if (a->sa_family == AF_INET6) {
-    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(a);
-    ::inet_ntop(AF_INET6, &in6->sin6_addr, buffer, sizeof buffer);
-    return "[" + std::string(buffer) + "]:" + std::to_string(ntohs(in6->sin6_port));
-  }
-  return "(unknown)";
 }
 
 // The source address without the port: the rate limiter's key.
@@ -279,9 +216,9 @@ sdk::Status NbiotBridge::start() {
   wakeFd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wakeFd_ < 0) return sdk::Status::internal(std::string("eventfd: ") + std::strerror(errno));
   for (const auto& entry : settings_->listen) {
-    auto endpoint = parseListen(entry);   // checked by configure
+    auto endpoint = kit::parseSocketAddress(entry);   // checked by configure
     if (!endpoint) return sdk::Status::invalidArgument("listen: " + endpoint.message());
-    const int family = endpoint->address.ss_family;
+    const int family = endpoint->family();
     const int fd = ::socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) return sdk::Status::unavailable("listen " + entry + ": socket: " + std::strerror(errno));
     sockets_.push_back(fd);
@@ -291,13 +228,13 @@ sdk::Status NbiotBridge::start() {
     if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0) {
       (void)::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     }
-    if (::bind(fd, reinterpret_cast<const sockaddr*>(&endpoint->address), endpoint->length) != 0) {
+    if (::bind(fd, endpoint->get(), endpoint->length) != 0) {
       return sdk::Status::unavailable("listen " + entry + ": cannot bind: " + std::strerror(errno));
     }
     sockaddr_storage actual{};
     socklen_t length = sizeof actual;
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&actual), &length);
-    bound_.push_back(formatAddress(reinterpret_cast<const sockaddr*>(&actual)));
+    bound_.push_back(kit::formatSocketAddress(reinterpret_cast<const sockaddr*>(&actual)));
   }
 
   // The bridge's own counters.
@@ -427,7 +364,7 @@ void NbiotBridge::reject(const sockaddr* source, const std::string& reason) {
   {
     std::lock_guard lock(badMu_);
     ++badSinceReport_;
-    badLastSource_ = formatAddress(source);
+    badLastSource_ = kit::formatSocketAddress(source);
     badLastReason_ = reason;
     const auto now = std::chrono::steady_clock::now();
     if (badEverReported_ && now - badLastReport_ < settings_->badFrameLogInterval) return;   // the periodic flush reports it
@@ -811,7 +748,7 @@ void NbiotBridge::sendQueued(const std::string& provider) {
     }
     if (n != static_cast<ssize_t>(bytes.size())) {
       entry->request.fail(GH_ERR_UNAVAILABLE, "cannot send the downlink to " + provider + " at " +
-                                                  formatAddress(reinterpret_cast<const sockaddr*>(&to)) + ": " + std::strerror(error));
+                                                  kit::formatSocketAddress(reinterpret_cast<const sockaddr*>(&to)) + ": " + std::strerror(error));
       continue;
     }
     ++sent;
@@ -829,7 +766,7 @@ void NbiotBridge::sendQueued(const std::string& provider) {
   }
   if (sent > 0) {
     host().debug("NB-IoT: sent " + std::to_string(sent) + " downlink(s) to " + provider + " at " +
-                 formatAddress(reinterpret_cast<const sockaddr*>(&to)));
+                 kit::formatSocketAddress(reinterpret_cast<const sockaddr*>(&to)));
   }
   publishQueue(provider);
 }

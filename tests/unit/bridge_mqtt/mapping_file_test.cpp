@@ -79,7 +79,7 @@ TEST(MappingFile, ReadsFromDiskAndReportsMissingFile) {
   auto ok = MappingSet::loadFile(path);
   EXPECT_TRUE(ok) << ok.message();
   std::remove(path.c_str());
-  EXPECT_EQ(MappingSet::loadFile(path).message(), path + ": cannot open the mappings file");
+  EXPECT_EQ(MappingSet::loadFile(path).message(), path + ": cannot open the mappings file: No such file or directory");
 }
 
 TEST(MappingFile, ReportsEveryProblemWithPosition) {

@@ -65,7 +65,7 @@ TEST(LayoutFile, TheTestLayoutIsValid) {
 }
 
 TEST(LayoutFile, MissingFileAndEmptyFile) {
-  EXPECT_EQ(LayoutSet::loadFile("/nonexistent/layouts.yaml").message(), "/nonexistent/layouts.yaml: cannot open the layouts file");
+  EXPECT_EQ(LayoutSet::loadFile("/nonexistent/layouts.yaml").message(), "/nonexistent/layouts.yaml: cannot open the layouts file: No such file or directory");
   EXPECT_EQ(loadError("# nothing\n"), "l.yaml: the file is empty; it needs a top-level key layouts (a list)");
   const std::string path = ::testing::TempDir() + "/nbiot_layouts_" + std::to_string(::getpid()) + ".yaml";
   { std::ofstream(path) << "layouts: 3\n"; }

@@ -3,11 +3,11 @@
 // MappingSet data. Strict, every problem reported at once as "FILE:LINE:COL: key.path: message",
 // exactly like the gateway's own config.
 #include <algorithm>
-#include <fstream>
 #include <set>
 
 #include "gatehouse/kit/codec.h"
 #include "gatehouse/kit/json.h"
+#include "gatehouse/kit/config/file.h"
 #include "gatehouse/kit/config/schema.h"
 #include "gatehouse/kit/config/yaml_document.h"
 #include "mapping_data.h"
@@ -408,18 +408,9 @@ Result<MappingSet> MappingSet::loadString(std::string_view yaml, const std::stri
 }
 
 Result<MappingSet> MappingSet::loadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return kit::badRequest(path + ": cannot open the mappings file");
-  in.seekg(0, std::ios::end);
-  const auto size = in.tellg();
-  if (size < 0) return kit::badRequest(path + ": cannot read the mappings file");
-  if (static_cast<std::size_t>(size) > kMaxFileBytes) {
-    return kit::badRequest(path + ": the file is larger than " + std::to_string(kMaxFileBytes) + " bytes");
-  }
-  in.seekg(0);
-  std::string text(static_cast<std::size_t>(size), '\0');
-  if (!in.read(text.data(), size)) return kit::badRequest(path + ": cannot read the mappings file");
-  return loadMappings(text, path);
+  auto text = kit::config::readConfigFile(path, kMaxFileBytes, "the mappings file");
+  if (!text) return std::move(text).error();
+  return loadMappings(*text, path);
 }
 
 }  // namespace gatehouse::bridge::mqtt

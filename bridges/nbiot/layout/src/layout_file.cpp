@@ -3,12 +3,12 @@
 // table, then a short conversion into the LayoutSet data. Strict, every problem reported at once as
 // "FILE:LINE:COL: key.path: message".
 #include <cmath>
-#include <fstream>
 #include <map>
 #include <set>
 
 #include "gatehouse/kit/codec.h"
 #include "gatehouse/kit/json_write.h"
+#include "gatehouse/kit/config/file.h"
 #include "gatehouse/kit/config/schema.h"
 #include "gatehouse/kit/config/yaml_document.h"
 #include "layout_data.h"
@@ -842,18 +842,9 @@ Result<LayoutSet> LayoutSet::loadString(std::string_view yaml, const std::string
 }
 
 Result<LayoutSet> LayoutSet::loadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return kit::badRequest(path + ": cannot open the layouts file");
-  in.seekg(0, std::ios::end);
-  const auto size = in.tellg();
-  if (size < 0) return kit::badRequest(path + ": cannot read the layouts file");
-  if (static_cast<std::size_t>(size) > kMaxFileBytes) {
-    return kit::badRequest(path + ": the file is larger than " + std::to_string(kMaxFileBytes) + " bytes");
-  }
-  in.seekg(0);
-  std::string text(static_cast<std::size_t>(size), '\0');
-  if (!in.read(text.data(), size)) return kit::badRequest(path + ": cannot read the layouts file");
-  return loadLayouts(text, path);
+  auto text = kit::config::readConfigFile(path, kMaxFileBytes, "the layouts file");
+  if (!text) return std::move(text).error();
+  return loadLayouts(*text, path);
 }
 
 std::size_t LayoutSet::size() const { return data_->layouts.size(); }
