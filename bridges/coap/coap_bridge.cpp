@@ -1,6 +1,5 @@
 #include "coap_bridge.h"
 
-#include <arpa/inet.h>
 #include <coap3/coap.h>
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -16,6 +15,7 @@
 
 #include "gatehouse/kit/codec.h"
 #include "gatehouse/kit/json_write.h"
+#include "gatehouse/kit/net.h"
 #include "gatehouse/kit/pending_requests.h"
 #include "gatehouse/kit/settings.h"
 #include "gatehouse/kit/thread_name.h"
@@ -53,47 +53,19 @@ struct Endpoint {
   coap_address_t address{};
 };
 
-Endpoint endpointOf(const std::string& host, std::uint16_t port) {
+Endpoint endpointOf(const kit::SocketAddress& a) {
   Endpoint e;
   coap_address_init(&e.address);
-  if (::inet_pton(AF_INET, host.c_str(), &e.address.addr.sin.sin_addr) == 1) {
-    e.address.addr.sin.sin_family = AF_INET;
-    e.address.addr.sin.sin_port = htons(port);
-    e.address.size = sizeof(sockaddr_in);
-  } else {
-    ::inet_pton(AF_INET6, host.c_str(), &e.address.addr.sin6.sin6_addr);
-    e.address.addr.sin6.sin6_family = AF_INET6;
-    e.address.addr.sin6.sin6_port = htons(port);
-    e.address.size = sizeof(sockaddr_in6);
-  }
+  std::memcpy(&e.address.addr, &a.storage, a.length);
+  e.address.size = a.length;
   return e;
 }
 
-// "HOST:PORT", IPv6 as "[ADDR]:PORT"; numeric hosts or localhost.
+// "HOST:PORT" (kit::parseSocketAddress: IPv6 as "[ADDR]:PORT", localhost = 127.0.0.1), port 1-65535.
 kit::Result<Endpoint> parseEndpoint(const std::string& text) {
-  const std::string shown = kit::quoteForMessage(text);
-  std::string host, port;
-  if (!text.empty() && text[0] == '[') {
-    const auto close = text.find(']');
-    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') return kit::badRequest("not [IPV6]:PORT: " + shown);
-    host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-  } else {
-    const auto colon = text.rfind(':');
-    if (colon == std::string::npos || text.find(':') != colon) return kit::badRequest("not HOST:PORT (IPv6 as [::1]:5683): " + shown);
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-  }
-  if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
-      std::stoi(port) < 1 || std::stoi(port) > 65535) {
-    return kit::badRequest("the port must be 1-65535: " + shown);
-  }
-  if (host == "localhost") host = "127.0.0.1";
-  unsigned char buffer[16];
-  if (::inet_pton(AF_INET, host.c_str(), buffer) != 1 && ::inet_pton(AF_INET6, host.c_str(), buffer) != 1) {
-    return kit::badRequest("the host must be an IPv4 or IPv6 address or localhost: " + shown);
-  }
-  return endpointOf(host, static_cast<std::uint16_t>(std::stoi(port)));
+  auto a = kit::parseSocketAddress(text, false);
+  if (!a) return a.error();
+  return endpointOf(*a);
 }
 
 std::string checkEndpoints(const std::vector<std::string>& entries) {
@@ -1207,7 +1179,7 @@ sdk::Status CoapBridge::start() {
     }
     Io::Device d;
     d.config = config;
-    d.endpoint = endpointOf(config.host, config.port);
+    d.endpoint = endpointOf(config.address);
     d.lastHeard = Clock::now();
     io_->devices.push_back(std::move(d));
     io_->deviceByProvider[config.provider] = io_->devices.size() - 1;

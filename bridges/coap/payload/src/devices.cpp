@@ -1,14 +1,13 @@
 #include "gatehouse/bridge/coap/devices.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <exception>
-#include <fstream>
 #include <set>
 
 #include "gatehouse/kit/codec.h"
+#include "gatehouse/kit/net.h"
 #include "gatehouse/kit/config/diagnostics.h"
+#include "gatehouse/kit/config/file.h"
 #include "gatehouse/kit/config/schema.h"
 #include "gatehouse/kit/config/yaml_document.h"
 
@@ -37,6 +36,7 @@ std::string checkName(std::string_view v) {
 }
 
 struct ParsedUri {
+  kit::SocketAddress address;
   bool secure = false;
   std::string host;
   std::uint16_t port = 0;
@@ -70,19 +70,25 @@ Result<ParsedUri> parseUri(std::string_view text) {
     host = rest.substr(0, colon);
     port = rest.substr(colon + 1);
   }
-  u.port = u.secure ? 5684 : 5683;
+  std::string portText = u.secure ? "5684" : "5683";
   if (!port.empty() || (rest.find(':') != std::string_view::npos && rest[0] != '[')) {
-    if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
-        std::stoi(std::string(port)) < 1 || std::stoi(std::string(port)) > 65535) {
-      return kit::badRequest("the port must be 1-65535");
-    }
-    u.port = static_cast<std::uint16_t>(std::stoi(std::string(port)));
+    if (port.empty()) return kit::badRequest("the port must be 1-65535");
+    portText = std::string(port);
   }
-  u.host = host == "localhost" ? "127.0.0.1" : std::string(host);
-  unsigned char buffer[16];
-  if (::inet_pton(AF_INET, u.host.c_str(), buffer) != 1 && ::inet_pton(AF_INET6, u.host.c_str(), buffer) != 1) {
+  if (host.find(':') != std::string_view::npos || host.find(']') != std::string_view::npos) {
+    u.host = "[" + std::string(host) + "]";
+  } else {
+    u.host = std::string(host);
+  }
+  auto address = kit::parseSocketAddress(u.host + ":" + portText, false);
+  if (!address) {
+    const std::string& m = address.message();
+    if (m.find("port") != std::string::npos) return kit::badRequest("the port must be 1-65535");
     return kit::badRequest("the host must be an IPv4 address, [IPv6] or localhost (names are not resolved)");
   }
+  u.address = *address;
+  u.port = address->port();
+  u.host = host == "localhost" ? "127.0.0.1" : std::string(host);
   return u;
 }
 
@@ -233,6 +239,7 @@ DeviceConfig toDevice(const Values& d) {
   out.secure = u.secure;
   out.host = u.host;
   out.port = u.port;
+  out.address = u.address;
   out.pskIdentity = d.getString("psk_identity");
   if (!d.getString("psk_key").empty()) out.pskKey = parsePskKey(d.getString("psk_key")).value();
   out.discover = d.getBool("discover");
@@ -306,18 +313,9 @@ Result<std::vector<DeviceConfig>> loadDevices(std::string_view yaml, const std::
 }
 
 Result<std::vector<DeviceConfig>> loadDevicesFile(const std::string& path, const DevicesLimits& limits) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return kit::badRequest(path + ": cannot open the devices file");
-  in.seekg(0, std::ios::end);
-  const auto size = in.tellg();
-  if (size < 0) return kit::badRequest(path + ": cannot read the devices file");
-  if (static_cast<std::size_t>(size) > limits.maxFileBytes) {
-    return kit::badRequest(path + ": the file is larger than " + std::to_string(limits.maxFileBytes) + " bytes");
-  }
-  in.seekg(0);
-  std::string text(static_cast<std::size_t>(size), '\0');
-  if (!in.read(text.data(), size)) return kit::badRequest(path + ": cannot read the devices file");
-  return loadDevices(text, path, limits);
+  auto text = kit::config::readConfigFile(path, limits.maxFileBytes, "the devices file");
+  if (!text) return text.error();
+  return loadDevices(*text, path, limits);
 }
 
 }  // namespace gatehouse::bridge::coap

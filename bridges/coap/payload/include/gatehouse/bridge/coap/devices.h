@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "gatehouse/kit/net.h"
 #include "gatehouse/kit/result.h"
 #include "gatehouse/sdk/host.h"
 #include "gatehouse/sdk/value.h"
@@ -72,6 +73,7 @@ struct DeviceConfig {
   bool secure = false;       // coaps
   std::string host;          // numeric address (localhost -> 127.0.0.1)
   std::uint16_t port = 0;
+  kit::SocketAddress address;   // host and port
   std::string pskIdentity;   // coaps with PSK; empty = the plugin's certificates
   std::string pskKey;        // raw key bytes; never logged
   bool discover = true;
