@@ -48,6 +48,7 @@ constexpr auto kStatsPeriod = std::chrono::seconds(1);
 constexpr auto kTick = std::chrono::milliseconds(100);
 constexpr std::size_t kMaxListedPushPaths = 4096;   // push paths added to /.well-known/core
 constexpr std::size_t kMaxQueuedCommands = 4096;
+constexpr auto kHandshakeLimit = std::chrono::seconds(5);   // a DTLS handshake longer than this was refused
 
 struct Endpoint {
   coap_address_t address{};
@@ -319,7 +320,9 @@ struct CoapBridge::Io {
   std::string certFile, keyFile, caFile;
   // DTLS sessions that have not completed their handshake (I/O thread only): one that ends before
   // DTLS_CONNECTED was refused (wrong key, unknown identity, wrong certificate).
-  std::set<coap_session_t*> handshaking;
+  // DTLS drops records it cannot authenticate without an alert, so a wrong key often ends in
+  // silence: a handshake still open after kHandshakeLimit is reported as refused (tick()).
+  std::map<coap_session_t*, Clock::time_point> handshaking;
 
   ~Io() {
     for (auto& d : devices) {
@@ -868,6 +871,15 @@ struct CoapBridge::Io {
   // ---- the loop ----
 
   void tick(Clock::time_point now) {
+    for (auto it = handshaking.begin(); it != handshaking.end();) {
+      if (now - it->second < kHandshakeLimit) {
+        ++it;
+        continue;
+      }
+      bridge->noteDtlsRefused(peerOf(it->first), "the DTLS handshake did not complete within " +
+                                                     std::to_string(kHandshakeLimit.count()) + " s (wrong key or certificate?)");
+      it = handshaking.erase(it);
+    }
     // Deadlines: silent devices, timed-out commands.
     for (auto it = outstanding.begin(); it != outstanding.end();) {
       Outstanding& o = it->second;
@@ -1029,7 +1041,7 @@ int CoapBridge::Io::onEvent(coap_session_t* session, const coap_event_t event) {
   }
   switch (event) {
     case COAP_EVENT_SERVER_SESSION_NEW:
-      if (coap_session_get_proto(session) == COAP_PROTO_DTLS) io->handshaking.insert(session);
+      if (coap_session_get_proto(session) == COAP_PROTO_DTLS) io->handshaking.emplace(session, Clock::now());
       break;
     case COAP_EVENT_DTLS_CONNECTED:
       io->handshaking.erase(session);

@@ -160,7 +160,7 @@ class PushEndpointTest(CoapTest):
         uri = "coap://127.0.0.1:%d" % self.udp
         self.assertEqual(self.client("-m", "put", "-t", "0", "-e", "21.5", uri + "/dev1/env/temperature")[0], 0)
         self.assertEqual(self.client("-m", "post", "-t", "50", "-e", '{"on":true}', uri + "/dev1/light/state")[0], 0)
-        self.assertEqual(self.client("-m", "put", "-t", "110", "-e", '[{"bn":"env/","n":"humidity","u":"%RH","v":47.3}]',
+        self.assertEqual(self.client("-m", "put", "-t", "110", "-e", '[{"bn":"env/","n":"humidity","u":"%25RH","v":47.3}]',   # -e is percent-decoded
                                      uri + "/dev2")[0], 0)
         with tempfile.NamedTemporaryFile(suffix=".cbor") as f:
             f.write(bytes([0xfa, 0x41, 0xac, 0x00, 0x00]))   # CBOR float32 21.5
@@ -172,7 +172,7 @@ class PushEndpointTest(CoapTest):
         self.assertEqual(self.value("dev2", "env", "humidity"), 47.3)
         self.assertEqual(self.value("dev1", "env", "cbor"), 21.5)
         self.assertEqual(self.value("short", "env", "temperature"), 19)
-        self.assertEqual(self.stat("valuesStored"), 5)
+        wait_for(lambda: self.stat("valuesStored") == 5, 5, lambda: str(self.stat("valuesStored")))
 
     def test_block_wise_put_is_reassembled_and_too_large_refused(self):
         uri = "coap://127.0.0.1:%d" % self.udp
@@ -202,7 +202,7 @@ class PushEndpointTest(CoapTest):
         code, out = self.client("-m", "put", "-t", "50", "-e", "{not json", uri + "/dev1/env/t")
         self.assertIn("4.00", out)
         self.assertIsNone(self.value("dev1", "env", "t"))
-        self.assertEqual(self.stat("badRequests"), 3)
+        wait_for(lambda: self.stat("badRequests") == 3, 5, lambda: str(self.stat("badRequests")))
         wait_for(lambda: "refused request(s), latest from 127.0.0.1" in self.gw.logs(), 5, self.gw.logs)
 
     def test_end_to_end_envelope_is_stored_as_sent(self):
@@ -436,7 +436,7 @@ class LimitsTest(CoapTest):
                            extra="    max_observations: 1\n")
         wait_for(lambda: self.value("demo", "environment", "humidity") is not None, 10, self.gw.logs)
         wait_for(lambda: self.value("demo", "environment", "temperature") is not None, 10, self.gw.logs)
-        self.assertEqual(self.stat("observationsRefused"), 1)
+        wait_for(lambda: self.stat("observationsRefused") == 1, 5, lambda: str(self.stat("observationsRefused")))
         self.assertIn("max_observations (1) reached", self.gw.logs())
 
     def test_bad_devices_file_names_file_line_and_key(self):
