@@ -253,6 +253,7 @@ struct CoapBridge::Io {
     ResourceConfig config;
     std::string service, resource;
     bool offersObserve = false;       // discovery listed `obs`
+    std::optional<std::uint16_t> linkFormat;   // discovery's `ct`
     bool observing = false;           // a registration is confirmed
     bool pollOnly = false;            // not observed (config, refused, or the device ignored Observe)
     std::string observeToken;         // empty = none (a key of `outstanding`)
@@ -260,6 +261,7 @@ struct CoapBridge::Io {
     std::chrono::seconds maxAge{60};
     Clock::time_point nextPoll{};
     bool inFlight = false;            // a poll or registration waits for its answer
+    bool unreadable = false;          // answered GET with 4.05 Method Not Allowed
     bool e2eMarked = false;
   };
   struct Device {
@@ -560,11 +562,10 @@ struct CoapBridge::Io {
       bridge->host().warn("CoAP: device " + d.config.provider + " (" + d.config.uri + ") is INACTIVE: " + why);
     } else if (before == Life::Inactive) {
       bridge->host().info("CoAP: device " + d.config.provider + " (" + d.config.uri + ") answers again: ACTIVE");
-      // A device that was away may have restarted and forgotten its observers.
-      for (std::size_t i = 0; i < d.resources.size(); ++i) {
-        auto& r = d.resources[i];
-        if (!r.observeToken.empty()) dropObservation(d, r);
-        r.nextPoll = Clock::now();
+      // Polled resources are read at once; observations stay (a device that restarted and forgot
+      // its observers is caught by the Max-Age rule in tick()).
+      for (auto& r : d.resources) {
+        if (r.observeToken.empty()) r.nextPoll = Clock::now();
       }
     }
   }
@@ -576,10 +577,19 @@ struct CoapBridge::Io {
     setLife(d, Life::Active, {});
   }
 
-  void dropObservation(Device&, Resource& r) {
+  // observations counts registrations from when they are sent (max_observations bounds them).
+  void dropObservation(Device& d, Resource& r) {
     if (!r.observeToken.empty()) {
+      // Deregister (RFC 7641 3.6) so the device stops notifying the old token; a notification for
+      // a token nobody waits for gets a RST, which some devices take as the end of every
+      // observation of the session.
+      if (d.session != nullptr && r.observing) {
+        const std::string bytes = r.observeToken.substr(r.observeToken.find(':') + 1);
+        coap_binary_t token{bytes.size(), reinterpret_cast<std::uint8_t*>(const_cast<char*>(bytes.data()))};
+        coap_cancel_observe(d.session, &token, COAP_MESSAGE_NON);
+      }
       outstanding.erase(r.observeToken);
-      if (observations > 0 && r.observing) --observations;
+      if (observations > 0) --observations;
     }
     r.observeToken.clear();
     r.observing = false;
@@ -650,6 +660,7 @@ struct CoapBridge::Io {
       for (auto& r : d.resources) {
         if (r.config.path == path) {
           r.offersObserve = link.observable();
+          r.linkFormat = link.contentFormat();
           configured = true;
         }
       }
@@ -657,6 +668,7 @@ struct CoapBridge::Io {
       ResourceConfig c;
       c.path = path;
       addResource(d, std::move(c), link.observable());
+      if (!d.resources.empty() && d.resources.back().config.path == path) d.resources.back().linkFormat = link.contentFormat();
       ++added;
     }
     bridge->host().info("CoAP: device " + d.config.provider + ": " + std::to_string(links->size()) + " link(s) in /.well-known/core, " +
@@ -688,8 +700,10 @@ struct CoapBridge::Io {
       }
       return;
     }
-    const auto format = contentFormatOf(received);
-    if (!format) return bad("no Content-Format option (the payload is never guessed)");
+    // The option, else what the device declared (devices file, or its /.well-known/core); never guessed.
+    auto format = contentFormatOf(received);
+    if (!format) format = r.config.contentFormat ? r.config.contentFormat : r.linkFormat;
+    if (!format) return bad("no Content-Format option, and none declared in /.well-known/core or content_format (the payload is never guessed)");
     if (isSenml(*format)) {
       const std::int64_t now = kit::nowMillis();
       auto records = *format == static_cast<std::uint16_t>(ContentFormat::SenmlJson) ? decodeSenmlJson(body, now) : decodeSenmlCbor(body, now);
@@ -784,7 +798,13 @@ struct CoapBridge::Io {
         auto& r = d.resources[o.resource];
         r.inFlight = false;
         r.nextPoll = Clock::now() + d.config.pollInterval;
-        if (cls == 2) store(d, r, received);
+        if (cls == 2) {
+          store(d, r, received);
+        } else if (cls == 4 && detail == 5 && r.config.access == Access::Read) {
+          // 4.05: not readable (a discovered resource that only takes POST, say): stop polling it.
+          r.unreadable = true;
+          bridge->host().info("CoAP: device " + d.config.provider + ": /" + r.config.path + " answers GET with 4.05; not polled");
+        }
         return;
       }
       case Kind::Observe: {
@@ -804,6 +824,7 @@ struct CoapBridge::Io {
             // The device answered without Observe: not observable; the answer is the first poll.
             outstanding.erase(key);
             r.observeToken.clear();
+            if (observations > 0) --observations;
             r.pollOnly = true;
             r.nextPoll = Clock::now() + d.config.pollInterval;
             bridge->counters_.polls.fetch_add(1, std::memory_order_relaxed);
@@ -811,7 +832,6 @@ struct CoapBridge::Io {
             return;
           }
           r.observing = true;
-          ++observations;
         } else {
           bridge->counters_.notifications.fetch_add(1, std::memory_order_relaxed);
         }
@@ -859,7 +879,14 @@ struct CoapBridge::Io {
 
   static void onNack(coap_session_t* session, const coap_pdu_t*, const coap_nack_reason_t reason, const coap_mid_t) {
     Io* io = ofSession(session);
-    if (io == nullptr || reason != COAP_NACK_TLS_FAILED) return;
+    if (io == nullptr) return;
+    if (reason == COAP_NACK_RST) {
+      // A RST is an answer too: libcoap 4.3.1 reports the RST a device sends to a ping (an empty
+      // CON) here rather than to the pong handler.
+      if (Device* d = io->deviceOf(session)) io->heard(*d);
+      return;
+    }
+    if (reason != COAP_NACK_TLS_FAILED) return;
     if (Device* d = io->deviceOf(session); d != nullptr && !d->dtlsFailureLogged) {
       d->dtlsFailureLogged = true;
       io->bridge->noteDtlsRefused(d->config.uri + " (device " + d->config.provider + ")", "the DTLS handshake failed (wrong key or certificate?)");
@@ -900,7 +927,10 @@ struct CoapBridge::Io {
         case Kind::Observe: {
           auto& r = d.resources[o.resource];
           r.inFlight = false;
-          if (o.kind == Kind::Observe) r.observeToken.clear();
+          if (o.kind == Kind::Observe) {
+            r.observeToken.clear();
+            if (observations > 0) --observations;
+          }
           r.nextPoll = now + d.config.pollInterval;
           what = "/" + r.config.path;
           break;
@@ -944,7 +974,7 @@ struct CoapBridge::Io {
       }
       for (std::size_t i = 0; i < d.resources.size(); ++i) {
         auto& r = d.resources[i];
-        if (r.config.access == Access::Action || r.inFlight) continue;
+        if (r.config.access == Access::Action || r.inFlight || r.unreadable) continue;
         if (r.observing) {
           // RFC 7641 3.3.1: a notification is due within Max-Age; re-register when it lapses.
           if (now - r.lastNotification > r.maxAge + std::chrono::seconds(2)) {
@@ -964,6 +994,7 @@ struct CoapBridge::Io {
         if (wantObserve && !r.pollOnly) {
           r.observeToken = send(d, i, Kind::Observe, COAP_REQUEST_CODE_GET, r.config.path, true, std::nullopt, {}, d.config.timeout);
           r.inFlight = !r.observeToken.empty();
+          if (r.inFlight) ++observations;
         } else {
           r.inFlight = !send(d, i, Kind::Poll, COAP_REQUEST_CODE_GET, r.config.path, false, std::nullopt, {}, d.config.timeout).empty();
           if (r.inFlight) bridge->counters_.polls.fetch_add(1, std::memory_order_relaxed);

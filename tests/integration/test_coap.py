@@ -297,7 +297,7 @@ class DemoDeviceTest(CoapTest):
         self.assertEqual(self.lifecycle("demo"), "ACTIVE")
         # Discovery listed the device's resources; the configured ones are renamed, none twice.
         status, _, data = self.gw.request("GET", "/sensinact/providers/demo/services")
-        services = json.loads(data)["response"]
+        services = json.loads(data)["services"]
         self.assertIn("environment", services)
         self.assertNotIn("sensors", services)
 
@@ -315,7 +315,7 @@ class DemoDeviceTest(CoapTest):
         self.assertEqual(status, 200, body)
         self.assertEqual(body["response"]["result"] if isinstance(body["response"], dict) and "result" in body["response"]
                          else body["response"], "blinked 3 times")
-        self.assertGreaterEqual(self.stat("commandsSent"), 3)
+        wait_for(lambda: self.stat("commandsSent") >= 3, 5, lambda: str(self.stat("commandsSent")))
 
     def test_a_silent_device_turns_inactive_then_active_and_commands_time_out(self):
         wait_for(lambda: self.lifecycle("demo") == "ACTIVE" and self.value("demo", "environment", "temperature") is not None,
@@ -425,6 +425,20 @@ class NodeCoapTest(CoapTest):
         self.assertEqual(push("/nodepush/env/x", "PUT", "application/json", "{bad")["code"], "4.00")
         self.assertEqual(self.value("nodepush", "env", "temperature"), 22.25)
         self.assertEqual(self.value("nodepush", "env", "humidity"), 40)
+
+
+@unittest.skipUnless(os.path.exists(DEMO), "the demo device is not built")
+class QuietDeviceTest(CoapTest):
+    def test_a_quiet_device_stays_active_through_pings(self):
+        port = free_udp_port()
+        self.peer([DEMO, "--listen", "127.0.0.1:%d" % port, "--interval-ms", "60000"], "listening on")
+        devices = ("devices:\n  - provider: quiet\n    uri: coap://127.0.0.1:%d\n    discover: false\n    timeout_ms: 1000\n"
+                   "    ping_interval_s: 1\n    resources:\n      - {path: sensors/temperature, content_format: 0}\n" % port)
+        self.start_gateway(devices=devices)
+        wait_for(lambda: self.value("quiet", "sensors", "temperature") is not None, 10, self.gw.logs)
+        time.sleep(4)   # four ping intervals without any other traffic
+        self.assertEqual(self.lifecycle("quiet"), "ACTIVE")
+        self.assertNotIn("INACTIVE", self.gw.logs())
 
 
 class LimitsTest(CoapTest):

@@ -180,6 +180,8 @@ Schema buildSchema(const DevicesLimits& limits) {
               Field::oneOf("type", "string", kTypes).noDefault().doc("write: the type of SET values (required)."),
               Field::oneOf("format", "text", {"text", "json"}).doc("How SET values and ACT parameters are written: text/plain or application/json."),
               Field::string("unit", "").doc("Unit of the value."),
+              Field::integer("content_format", 0).range(0, 65535).noDefault()
+                  .doc("Content-Format of answers that carry none (0 text/plain, 50 JSON, 60 CBOR, 110/112 SenML); default: the ct of /.well-known/core."),
               Field::list("params", {
                   name("name").require().doc("Parameter name."),
                   Field::oneOf("type", "long", kTypes).doc("Parameter type."),
@@ -219,6 +221,7 @@ ResourceConfig toResource(const Values& r) {
   const std::string& format = r.getString("format");
   out.format = format == "json" ? WriteFormat::Json : WriteFormat::Text;
   out.unit = r.getString("unit");
+  if (r.isSet("content_format")) out.contentFormat = static_cast<std::uint16_t>(r.getInt("content_format"));
   for (const Values& p : r.list("params")) {
     sdk::ActionParam param;
     param.name = p.getString("name");

@@ -63,6 +63,9 @@ struct ResourceConfig {
   bool typeGiven = false;
   WriteFormat format = WriteFormat::Text;
   std::string unit;
+  // The Content-Format of the device's answers when they carry no Content-Format option (some
+  // stacks, libcoap among them, leave text/plain out); unset: the `ct` its /.well-known/core gives.
+  std::optional<std::uint16_t> contentFormat;
   std::vector<sdk::ActionParam> params;           // Action
   bool e2e = false;        // the payload is an end-to-end envelope: stored as bytes, never parsed
 };
