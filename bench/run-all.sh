@@ -34,11 +34,11 @@ esac
 # (npm ci into bench/nodered on first use).
 # rest_get and rest_auth need gatehouse and the signed sim plugin; e2e_pipeline gatehouse, the signed
 # mqtt plugin and the sealer; nbiot_ingest gatehouse, the signed nbiot plugin, the bare UDP loop and
-# the UDP sender.
+# the UDP sender; coap_observe gatehouse, the signed coap plugin, the demo device and the bare observer.
 for target in bench_model_memory bench_push_throughput bench_poco_fixed_server gatehouse gatehouse_bridge_sim \
   bench_plugins gatehouse_bridge_mqtt bench_mqtt_latency_probe bench_mqtt_ideal_forwarder bench_mqtt_cost_peer \
   bench_mqtt_bare bench_e2e_crypto bench_e2e_sealer gatehouse_bridge_nbiot bench_nbiot_udp_bare \
-  bench_nbiot_udp_sender; do
+  bench_nbiot_udp_sender gatehouse_bridge_coap gatehouse-coap-demo-device bench_coap_observe_bare; do
   cmake --build "$BUILD_DIR" -j"$(nproc)" --target "$target" >"$BUILD_DIR/bench-build-$target.log" 2>&1 \
     || echo "WARNING: target $target did not build (see $BUILD_DIR/bench-build-$target.log)"
 done
@@ -69,11 +69,12 @@ run rest_auth "$SRC/bench/rest_auth.py" "$BUILD_DIR"
 run e2e_crypto "$BUILD_DIR/bench/e2e_crypto"
 run e2e_pipeline "$SRC/bench/e2e_pipeline.py" "$BUILD_DIR"
 run nbiot_ingest "$SRC/bench/nbiot_ingest.py" "$BUILD_DIR"
+run coap_observe "$SRC/bench/coap_observe.py" "$BUILD_DIR"
 
 echo
 echo "=== summary (exit codes: 0 pass, 1 floor missed, other = could not run)"
 status=0
-for name in model_memory push_throughput rest_get plugin_startup mqtt_ingest mqtt_latency mqtt_cost rest_auth e2e_crypto e2e_pipeline nbiot_ingest; do
+for name in model_memory push_throughput rest_get plugin_startup mqtt_ingest mqtt_latency mqtt_cost rest_auth e2e_crypto e2e_pipeline nbiot_ingest coap_observe; do
   rc=${RC[$name]}
   if [[ $rc -eq 0 ]]; then verdict=PASS; elif [[ $rc -eq 1 ]]; then verdict=FAIL; else verdict="ERROR ($rc)"; fi
   printf '  %-16s %s\n' "$name" "$verdict"
