@@ -39,6 +39,10 @@ namespace gatehouse::bridge::coap {
 
 extern const sdk::ConfigSchema kCoapConfigSchema;
 
+// The REST error of a SET/ACT the device answered with CoAP code cls.detail (4.04 -> NotFound, ...;
+// docs/coap-bridge.md has the table). 2.xx is not an error and is not passed here.
+kit::ErrorCode errorCodeForCoap(int cls, int detail);
+
 struct CoapStats {
   std::uint64_t requests = 0;            // PUT/POST received on the push endpoint
   std::uint64_t valuesStored = 0;        // values stored, from pushes, notifications and polls

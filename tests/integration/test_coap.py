@@ -441,6 +441,45 @@ class QuietDeviceTest(CoapTest):
         self.assertNotIn("INACTIVE", self.gw.logs())
 
 
+@unittest.skipUnless(os.path.exists(DEMO), "the demo device is not built")
+class ExampleConfigTest(CoapTest):
+    def test_shipped_example_runs_as_is_against_the_demo_script(self):
+        """etc/examples/coap.yaml and etc/coap/devices.yaml as shipped, only the ports made free,
+        against scripts/coap-demo-device."""
+        device_port, push_port = free_udp_port(), free_udp_port()
+        with open(os.path.join(SOURCE, "etc/coap/devices.yaml")) as f:
+            devices = f.read()
+        self.assertIn("coap://127.0.0.1:5685", devices)
+        fd, devices_path = tempfile.mkstemp(prefix="coap-devices-", suffix=".yaml")
+        with os.fdopen(fd, "w") as f:
+            f.write(devices.replace("coap://127.0.0.1:5685", "coap://127.0.0.1:%d" % device_port))
+        self.addCleanup(os.unlink, devices_path)
+        with open(os.path.join(SOURCE, "etc/examples/coap.yaml")) as f:
+            text = f.read()
+        for old, new in (("port: 8899", "port: 0"), ('listen: ["127.0.0.1:5683"]', 'listen: ["127.0.0.1:%d"]' % push_port),
+                         ("devices_file: etc/coap/devices.yaml", "devices_file: %s" % devices_path)):
+            self.assertIn(old, text)
+            text = text.replace(old, new)
+        self.peer([os.path.join(SOURCE, "scripts/coap-demo-device"), "--listen", "127.0.0.1:%d" % device_port], "listening on")
+        gw = Gateway()
+        gw.write_config(text=text + "plugin_host:\n  state_dir: %s\n" % os.path.join(gw.dir.name, "state"))
+        gw.start()
+        self.gw = gw
+        self.addCleanup(lambda: self.assertEqual(gw.stop(), 0))
+        p = "coap-demo-device"
+        wait_for(lambda: self.value(p, "environment", "temperature") is not None, 15, gw.logs)
+        wait_for(lambda: self.value(p, "environment", "humidity") is not None, 15, gw.logs)
+        wait_for(lambda: self.value(p, "device", "battery") is not None, 15, gw.logs)
+        status, body = self.call("SET", p, "settings", "reportInterval", {"value": 2000})
+        self.assertEqual(status, 200, body)
+        status, body = self.call("ACT", p, "actions", "blink", {"parameters": [{"name": "times", "value": 2}]})
+        self.assertEqual(status, 200, body)
+        self.assertIn("blinked 2 times", json.dumps(body))
+        code, out = self.client("-m", "put", "-t", "0", "-e", "18.5", "coap://127.0.0.1:%d/t" % push_port)
+        self.assertEqual(code, 0, out)
+        self.assertEqual(self.value("pushed-device", "environment", "temperature"), 18.5)
+
+
 class LimitsTest(CoapTest):
     @unittest.skipUnless(os.path.exists(DEMO), "the demo device is not built")
     def test_max_observations_is_counted_and_the_rest_polled(self):
