@@ -48,6 +48,7 @@ constexpr auto kStatsPeriod = std::chrono::seconds(1);
 constexpr auto kTick = std::chrono::milliseconds(100);
 constexpr std::size_t kMaxListedPushPaths = 4096;   // push paths added to /.well-known/core
 constexpr std::size_t kMaxQueuedCommands = 4096;
+constexpr std::size_t kMaxResources = 256;   // per device (the devices file allows as many)
 constexpr auto kHandshakeLimit = std::chrono::seconds(5);   // a DTLS handshake longer than this was refused
 
 struct Endpoint {
@@ -275,7 +276,11 @@ struct CoapBridge::Io {
     bool discoveryInFlight = false;
     Clock::time_point nextDiscovery{};
     bool dtlsFailureLogged = false;
+    // Reserved for kMaxResources at start, so discovery's push_back never moves an element.
     std::vector<Resource> resources;
+    // "service/resource" -> index of the writable and action resources (from config, before the
+    // I/O thread starts; never changed after): what onSet/onAct read from request threads.
+    std::map<std::string, std::size_t> commandTargets;
   };
   struct Outstanding {
     std::size_t device = 0;
@@ -597,7 +602,7 @@ struct CoapBridge::Io {
   }
 
   void addResource(Device& d, ResourceConfig config, bool offersObserve) {
-    if (d.resources.size() >= 256) return;
+    if (d.resources.size() >= kMaxResources) return;
     for (const auto& r : d.resources) {
       if (r.config.path == config.path) return;
     }
@@ -1228,7 +1233,11 @@ sdk::Status CoapBridge::start() {
     io_->deviceByProvider[config.provider] = io_->devices.size() - 1;
   }
   for (auto& d : io_->devices) {
+    d.resources.reserve(kMaxResources);
     for (const auto& r : d.config.resources) io_->addResource(d, r, r.observe == ObserveMode::Always);
+    for (std::size_t i = 0; i < d.resources.size(); ++i) {
+      if (d.resources[i].config.access != Access::Read) d.commandTargets[d.resources[i].service + "/" + d.resources[i].resource] = i;
+    }
     d.discovered = !d.config.discover;
   }
 
@@ -1299,13 +1308,11 @@ void CoapBridge::onSet(sdk::Request request, const std::string& provider, const 
     request.fail(GH_ERR_NOT_FOUND, "not a CoAP device: " + provider);
     return;
   }
-  // The device list and its configured resources do not change after start(): read-only here.
+  // The device list, commandTargets and the configs of its resources do not change after start().
   const auto& d = io->devices[dev->second];
-  std::size_t index = d.resources.size();
-  for (std::size_t i = 0; i < d.resources.size(); ++i) {
-    if (d.resources[i].service == service && d.resources[i].resource == resource && d.resources[i].config.access == Access::Write) index = i;
-  }
-  if (index == d.resources.size()) {
+  auto target = d.commandTargets.find(service + "/" + resource);
+  const std::size_t index = target == d.commandTargets.end() ? SIZE_MAX : target->second;
+  if (index == SIZE_MAX || d.resources[index].config.access != Access::Write) {
     request.fail(GH_ERR_NOT_ALLOWED, provider + "/" + service + "/" + resource + " is not writable (access: write in the devices file)");
     return;
   }
@@ -1355,11 +1362,9 @@ void CoapBridge::onAct(sdk::Request request, const std::string& provider, const 
     return;
   }
   const auto& d = io->devices[dev->second];
-  std::size_t index = d.resources.size();
-  for (std::size_t i = 0; i < d.resources.size(); ++i) {
-    if (d.resources[i].service == service && d.resources[i].resource == resource && d.resources[i].config.access == Access::Action) index = i;
-  }
-  if (index == d.resources.size()) {
+  auto target = d.commandTargets.find(service + "/" + resource);
+  const std::size_t index = target == d.commandTargets.end() ? SIZE_MAX : target->second;
+  if (index == SIZE_MAX || d.resources[index].config.access != Access::Action) {
     request.fail(GH_ERR_NOT_ALLOWED, provider + "/" + service + "/" + resource + " is not an action (access: action in the devices file)");
     return;
   }
