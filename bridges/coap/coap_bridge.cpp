@@ -1296,8 +1296,10 @@ void appendJson(std::string& out, const sdk::Value& v) {
 
 }  // namespace
 
-void CoapBridge::onSet(sdk::Request request, const std::string& provider, const std::string& service, const std::string& resource,
-                       const sdk::Value& value) {
+// SET and ACT: find the resource (a table fixed at start), encode, register the pending request
+// and hand the command to the I/O thread. `encode` fills the payload and its Content-Format.
+void CoapBridge::sendCommand(sdk::Request request, const std::string& provider, const std::string& service, const std::string& resource,
+                             bool set, const sdk::Value& setValue, const std::function<void(const ResourceConfig&, std::string&, std::uint16_t&)>& encode) {
   Io* io = io_.get();
   if (io == nullptr) {
     request.fail(GH_ERR_UNAVAILABLE, "the CoAP bridge is not running");
@@ -1311,27 +1313,22 @@ void CoapBridge::onSet(sdk::Request request, const std::string& provider, const 
   // The device list, commandTargets and the configs of its resources do not change after start().
   const auto& d = io->devices[dev->second];
   auto target = d.commandTargets.find(service + "/" + resource);
-  const std::size_t index = target == d.commandTargets.end() ? SIZE_MAX : target->second;
-  if (index == SIZE_MAX || d.resources[index].config.access != Access::Write) {
-    request.fail(GH_ERR_NOT_ALLOWED, provider + "/" + service + "/" + resource + " is not writable (access: write in the devices file)");
+  const Access wanted = set ? Access::Write : Access::Action;
+  if (target == d.commandTargets.end() || d.resources[target->second].config.access != wanted) {
+    request.fail(GH_ERR_NOT_ALLOWED, provider + "/" + service + "/" + resource +
+                                         (set ? " is not writable (access: write in the devices file)" : " is not an action (access: action in the devices file)"));
     return;
   }
-  const auto& r = d.resources[index];
+  const auto& r = d.resources[target->second];
   Io::Command c;
   c.device = dev->second;
-  c.resource = index;
-  c.method = COAP_REQUEST_CODE_PUT;
-  if (r.config.format == WriteFormat::Json) {
-    c.format = static_cast<std::uint16_t>(ContentFormat::Json);
-    appendJson(c.payload, value);
-  } else {
-    c.format = value.type() == sdk::ValueType::Bytes ? static_cast<std::uint16_t>(ContentFormat::OctetStream) : 0;
-    c.payload = valueText(value);
-  }
+  c.resource = target->second;
+  c.method = set ? COAP_REQUEST_CODE_PUT : COAP_REQUEST_CODE_POST;
+  encode(r.config, c.payload, c.format);
   Io::Waiting w;
-  w.what = "the PUT to " + d.config.uri + "/" + r.config.path;
-  w.set = true;
-  w.value = value;
+  w.what = std::string(set ? "the PUT to " : "the POST to ") + d.config.uri + "/" + r.config.path;
+  w.set = set;
+  w.value = setValue;
   auto id = io->pending.add(request, d.config.timeout, std::move(w));
   if (!id) {
     request.fail(kit::toStatus(id.error()));
@@ -1349,63 +1346,39 @@ void CoapBridge::onSet(sdk::Request request, const std::string& provider, const 
   io->wake();
 }
 
+void CoapBridge::onSet(sdk::Request request, const std::string& provider, const std::string& service, const std::string& resource,
+                       const sdk::Value& value) {
+  sendCommand(std::move(request), provider, service, resource, true, value,
+              [&value](const ResourceConfig& config, std::string& payload, std::uint16_t& format) {
+                if (config.format == WriteFormat::Json) {
+                  format = static_cast<std::uint16_t>(ContentFormat::Json);
+                  appendJson(payload, value);
+                } else {
+                  format = value.type() == sdk::ValueType::Bytes ? static_cast<std::uint16_t>(ContentFormat::OctetStream) : 0;
+                  payload = valueText(value);
+                }
+              });
+}
+
 void CoapBridge::onAct(sdk::Request request, const std::string& provider, const std::string& service, const std::string& resource,
                        const sdk::ActParams& params) {
-  Io* io = io_.get();
-  if (io == nullptr) {
-    request.fail(GH_ERR_UNAVAILABLE, "the CoAP bridge is not running");
-    return;
-  }
-  auto dev = io->deviceByProvider.find(provider);
-  if (dev == io->deviceByProvider.end()) {
-    request.fail(GH_ERR_NOT_FOUND, "not a CoAP device: " + provider);
-    return;
-  }
-  const auto& d = io->devices[dev->second];
-  auto target = d.commandTargets.find(service + "/" + resource);
-  const std::size_t index = target == d.commandTargets.end() ? SIZE_MAX : target->second;
-  if (index == SIZE_MAX || d.resources[index].config.access != Access::Action) {
-    request.fail(GH_ERR_NOT_ALLOWED, provider + "/" + service + "/" + resource + " is not an action (access: action in the devices file)");
-    return;
-  }
-  const auto& r = d.resources[index];
-  Io::Command c;
-  c.device = dev->second;
-  c.resource = index;
-  c.method = COAP_REQUEST_CODE_POST;
-  if (r.config.format == WriteFormat::Json) {
-    c.format = static_cast<std::uint16_t>(ContentFormat::Json);
-    c.payload = "{";
-    bool first = true;
-    for (const auto& [name, value] : params) {
-      if (!first) c.payload += ',';
-      first = false;
-      kit::json::appendString(c.payload, name);
-      c.payload += ':';
-      appendJson(c.payload, value);
-    }
-    c.payload += '}';
-  } else {
-    c.format = 0;
-    if (!params.empty()) c.payload = valueText(params.front().second);
-  }
-  Io::Waiting w;
-  w.what = "the POST to " + d.config.uri + "/" + r.config.path;
-  auto id = io->pending.add(request, d.config.timeout, std::move(w));
-  if (!id) {
-    request.fail(kit::toStatus(id.error()));
-    return;
-  }
-  c.pendingId = *id;
-  {
-    std::lock_guard lock(io->commandsMu);
-    if (io->commands.size() >= kMaxQueuedCommands) {
-      io->pending.fail(*id, kit::ErrorCode::Unavailable, "too many commands waiting for CoAP devices");
-      return;
-    }
-    io->commands.push_back(std::move(c));
-  }
-  io->wake();
+  sendCommand(std::move(request), provider, service, resource, false, {},
+              [&params](const ResourceConfig& config, std::string& payload, std::uint16_t& format) {
+                if (config.format == WriteFormat::Json) {
+                  format = static_cast<std::uint16_t>(ContentFormat::Json);
+                  payload = "{";
+                  for (std::size_t i = 0; i < params.size(); ++i) {
+                    if (i > 0) payload += ',';
+                    kit::json::appendString(payload, params[i].first);
+                    payload += ':';
+                    appendJson(payload, params[i].second);
+                  }
+                  payload += '}';
+                } else {
+                  format = 0;
+                  if (!params.empty()) payload = valueText(params.front().second);
+                }
+              });
 }
 
 // ---- the push endpoint -----------------------------------------------------------------------

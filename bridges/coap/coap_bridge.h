@@ -21,6 +21,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -91,6 +92,9 @@ class CoapBridge final : public sdk::Bridge {
   void declareOnce(const std::string& provider, const std::string& service, const std::string& resource,
                    sdk::ValueType type, const std::string& unit);
   void publishStats(bool force);
+  void sendCommand(sdk::Request request, const std::string& provider, const std::string& service, const std::string& resource,
+                   bool set, const sdk::Value& setValue,
+                   const std::function<void(const ResourceConfig&, std::string&, std::uint16_t&)>& encode);
 
   std::unique_ptr<Settings> settings_;
   std::vector<DeviceConfig> devices_;
