@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "gatehouse/kit/config/file.h"
 #include "gatehouse/kit/config/yaml_document.h"
 #include "model/value.h"
 
@@ -339,25 +340,6 @@ Config bind(const Values& v) {
   return c;
 }
 
-// Closes the descriptor on every path out of loadFile.
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-Error fileError(ErrorCode code, const std::string& path, const std::string& what) {
-  return makeError(code, path + ": " + what);
-}
-
 }  // namespace
 
 const Schema& gatewaySchema() {
@@ -433,39 +415,10 @@ Result<Config> loadString(std::string_view yaml, const std::string& displayName)
 
 Result<Config> loadFile(const std::string& path) {
   try {
-    // O_NONBLOCK: opening a FIFO by mistake must not hang the start.
-    FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-    if (fd.get() < 0) {
-      const int err = errno;
-      return fileError(err == ENOENT ? ErrorCode::NotFound : ErrorCode::BadRequest, path,
-                       std::string("cannot open the configuration file: ") + std::strerror(err));
-    }
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) {
-      return fileError(ErrorCode::BadRequest, path, std::string("cannot read the configuration file: ") + std::strerror(errno));
-    }
-    if (!S_ISREG(st.st_mode)) return fileError(ErrorCode::BadRequest, path, "is not a regular file");
-    const std::size_t limit = YamlLimits{}.maxBytes;
-    if (static_cast<std::uint64_t>(st.st_size) > limit) {
-      return fileError(ErrorCode::BadRequest, path,
-                       "the file is " + std::to_string(st.st_size) + " bytes; the limit is " + std::to_string(limit) + " bytes");
-    }
-    // Read at most one byte past the limit: the file may have grown since fstat.
-    std::string text;
-    text.resize(limit + 1);
-    std::size_t used = 0;
-    while (used < text.size()) {
-      const ssize_t n = ::read(fd.get(), text.data() + used, text.size() - used);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        return fileError(ErrorCode::BadRequest, path, std::string("cannot read the configuration file: ") + std::strerror(errno));
-      }
-      if (n == 0) break;
-      used += static_cast<std::size_t>(n);
-    }
-    text.resize(used);
-    Result<Config> config = loadString(text, path);
-    return config;
+    // The kit's bounded reader: a FIFO is refused without hanging, the size is capped.
+    auto text = kit::config::readConfigFile(path, YamlLimits{}.maxBytes, "the configuration file");
+    if (!text) return makeError(text.error().code, text.error().message);
+    return loadString(*text, path);
   } catch (const std::exception& e) {
     return makeError(ErrorCode::Internal, path + ": cannot load the configuration: " + e.what());
   }

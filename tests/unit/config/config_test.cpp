@@ -331,7 +331,7 @@ TEST(Config, OversizedFileIsRefusedBeforeReading) {
   std::filesystem::resize_file(path, 64u * 1024 * 1024);   // sparse: costs nothing to make
   const Result<Config> r = loadFile(path);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().message, path + ": the file is 67108864 bytes; the limit is 1048576 bytes");
+  EXPECT_EQ(r.error().message, path + ": the configuration file is larger than 1048576 bytes");
 }
 
 TEST(Config, DeepNestingIsRefused) {
@@ -349,7 +349,7 @@ TEST(Config, MissingAndUnreadableFilesNameThePath) {
 
   const Result<Config> directory = loadFile(dir.path());
   ASSERT_FALSE(directory.ok());
-  EXPECT_EQ(directory.error().message, dir.path() + ": is not a regular file");
+  EXPECT_EQ(directory.error().message, dir.path() + ": the configuration file is not a regular file");
 }
 
 TEST(Config, FileErrorsUseThePathAsGiven) {
