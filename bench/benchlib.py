@@ -1,4 +1,5 @@
-"""Helpers shared by the Python benchmarks (plugin_startup.py, mqtt_ingest.py, mqtt_latency.py, rest_auth.py)."""
+"""Helpers shared by the Python benchmarks (plugin_startup.py, mqtt_ingest.py, mqtt_latency.py, rest_auth.py,
+nbiot_ingest.py, coap_observe.py)."""
 import collections
 import os
 import signal
@@ -14,6 +15,15 @@ class SetupError(Exception):
 def free_port():
     """A loopback port nothing listens on (bound, then released)."""
     s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def free_udp_port():
+    """A loopback UDP port nothing is bound to (bound, then released)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()

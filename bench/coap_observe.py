@@ -45,18 +45,10 @@ import time
 
 sys.dont_write_bytecode = True   # no bench/__pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import Processes, SetupError, cpu_s, free_port, tail  # noqa: E402
+from benchlib import Processes, SetupError, cpu_s, free_port, free_udp_port, tail  # noqa: E402
 
 MIN_RATIO = 0.8
 STATS = "coap-bridge"
-
-
-def free_udp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def stat(http_port, name):

@@ -73,7 +73,7 @@ import time
 
 sys.dont_write_bytecode = True   # no bench/__pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import Processes, SetupError, cpu_s, free_port, runq_s, tail  # noqa: E402
+from benchlib import Processes, SetupError, cpu_s, free_port, free_udp_port, runq_s, tail  # noqa: E402
 
 MIN_RATIO = 0.5
 START_TIMEOUT_S = 15.0
@@ -83,15 +83,6 @@ STATS = ("framesReceived", "framesAccepted", "framesRejected", "rateLimited", "s
 MMSG = 32   # datagrams per recvmmsg() of bare-mmsg: the bridge's batch (kBatch in bridges/nbiot/nbiot_bridge.cpp)
 REFUSALS = ("framesRejected", "rateLimited", "sourceRefused", "providerCapHits")
 IMEI_BASE = 861000000000000
-
-
-def free_udp_port():
-    """A loopback UDP port nothing is bound to (bound, then released)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def udp_socket_state(port):
