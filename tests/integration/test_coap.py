@@ -388,6 +388,26 @@ class LibcoapServerTest(CoapTest):
         code, out = self.client("-m", "get", "coap://127.0.0.1:%d/example_data" % port)
         self.assertEqual(out.strip(), "written by gatehouse")
 
+    def test_end_to_end_envelope_polled_is_stored_as_the_device_serves_it(self):
+        """A resource marked e2e holds an envelope (docs/e2e-protocol.md); its bytes are stored
+        exactly as the device serves them, never parsed (here: more than one block, 1024 bytes)."""
+        port = free_udp_port()
+        self.peer([SERVER, "-A", "127.0.0.1", "-p", str(port), "-v", "6"], "")
+        envelope = b"GHE\x01\x01" + os.urandom(1500)
+        with tempfile.NamedTemporaryFile(suffix=".bin") as f:
+            f.write(envelope)
+            f.flush()
+            wait_for(lambda: self.client("-m", "put", "-t", "42", "-f", f.name, "coap://127.0.0.1:%d/example_data" % port)[0] == 0,
+                     10, "coap-server did not take the envelope")
+        devices = ("devices:\n  - provider: sealed\n    uri: coap://127.0.0.1:%d\n    discover: false\n"
+                   "    poll_interval_s: 1\n    resources:\n"
+                   "      - {path: example_data, service: e2e, resource: data, observe: \"false\", e2e: true}\n" % port)
+        self.start_gateway(devices=devices)
+        import base64
+        stored = wait_for(lambda: self.value("sealed", "e2e", "data"), 10, self.gw.logs)
+        self.assertEqual(base64.b64decode(stored), envelope)
+        self.assertEqual(self.resource("sealed", "e2e", "data")["type"], "bytes")
+
 
 @unittest.skipUnless(NODE and os.path.isdir(os.path.join(NODE_FIXTURE, "node_modules", "coap")),
                      "Node's coap package is not installed (npm ci in tests/fixtures/coap-node)")
