@@ -983,6 +983,8 @@ struct CoapBridge::Io {
         if (r.observing) {
           // RFC 7641 3.3.1: a notification is due within Max-Age; re-register when it lapses.
           if (now - r.lastNotification > r.maxAge + std::chrono::seconds(2)) {
+            bridge->host().info("CoAP: device " + d.config.provider + ": /" + r.config.path + ": no notification within its Max-Age (" +
+                                std::to_string(r.maxAge.count()) + " s): registering again");
             dropObservation(d, r);
             r.nextPoll = now;
           }

@@ -500,6 +500,22 @@ class ExampleConfigTest(CoapTest):
         self.assertEqual(self.value("pushed-device", "environment", "temperature"), 18.5)
 
 
+@unittest.skipUnless(os.path.exists(DEMO), "the demo device is not built")
+class ReregistrationTest(CoapTest):
+    def test_observation_registered_again_when_max_age_lapses(self):
+        """RFC 7641 3.3.1: a notification is due within the Max-Age of the last one; when none comes
+        the bridge registers again, and the registration's answer is a fresh value."""
+        port = free_udp_port()
+        self.peer([DEMO, "--listen", "127.0.0.1:%d" % port, "--interval-ms", "3600000", "--max-age", "1"], "listening on")
+        devices = ("devices:\n  - provider: maxage\n    uri: coap://127.0.0.1:%d\n    discover: false\n    ping_interval_s: 60\n"
+                   "    resources:\n      - {path: sensors/temperature, observe: \"true\", content_format: 0}\n" % port)
+        self.start_gateway(devices=devices)
+        first = wait_for(lambda: self.resource("maxage", "sensors", "temperature"), 10, self.gw.logs)
+        wait_for(lambda: self.gw.logs().count("no notification within its Max-Age (1 s): registering again") >= 2, 15, self.gw.logs)
+        wait_for(lambda: self.resource("maxage", "sensors", "temperature")["timestamp"] > first["timestamp"], 5, self.gw.logs)
+        self.assertEqual(self.stat("notifications"), 0)   # the device never notified: every value came from a registration
+
+
 class LimitsTest(CoapTest):
     @unittest.skipUnless(os.path.exists(DEMO), "the demo device is not built")
     def test_max_observations_is_counted_and_the_rest_polled(self):

@@ -54,18 +54,20 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kUsage =
     "usage: gatehouse-coap-demo-device [--listen HOST:PORT] [--dtls-listen HOST:PORT]\n"
     "         [--psk-identity ID --psk-key-hex HEX] [--cert FILE --key FILE --ca FILE]\n"
-    "         [--interval-ms N] [--bench-resources K] [--bench-rate R] [--quiet]\n"
+    "         [--interval-ms N] [--max-age S] [--bench-resources K] [--bench-rate R] [--quiet]\n"
     "  --listen        plain CoAP (UDP) endpoint, default 127.0.0.1:5685\n"
     "  --dtls-listen   CoAP over DTLS endpoint (needs the PSK and/or the certificate options)\n"
     "  --psk-identity, --psk-key-hex   DTLS pre-shared key: the one identity accepted and its key in hex\n"
     "  --cert, --key, --ca             DTLS with X.509: this device's certificate and key (PEM); clients\n"
     "                                  must present a certificate signed by the CA in --ca\n"
     "  --interval-ms   how often temperature and humidity change, 100..3600000, default 1000\n"
+    "  --max-age S     a Max-Age option of S seconds (1..86400) on every answer (default: none, 60 s)\n"
     "  --bench-resources K   add observable counters /bench/r0../bench/r<K-1> (0..1000, default 0)\n"
     "  --bench-rate R        notifications per second per bench resource (1..100000, default 1000)\n"
     "  --quiet         no per-interval reading lines and no DTLS session lines\n";
 
 volatile std::sig_atomic_t g_stop = 0;
+int g_maxAge = -1;   // --max-age; -1: no Max-Age option
 
 void onSignal(int) { g_stop = 1; }
 
@@ -253,7 +255,7 @@ void content(coap_resource_t* resource, coap_session_t* session, const coap_pdu_
              const coap_string_t* query, std::uint16_t format, const std::string& payload) {
   coap_pdu_set_code(response, COAP_RESPONSE_CODE_CONTENT);
   // Copies the data into the PDU (small payloads: a single block, no release function needed).
-  coap_add_data_large_response(resource, session, request, response, query, format, -1, 0, payload.size(),
+  coap_add_data_large_response(resource, session, request, response, query, format, g_maxAge, 0, payload.size(),
                                reinterpret_cast<const std::uint8_t*>(payload.data()), nullptr, nullptr);
 }
 
@@ -439,6 +441,10 @@ int main(int argc, char** argv) {
     else if (a == "--ca") caFile = v;
     else if (a == "--interval-ms") {
       if (!parseLong(v, 100, 3600000, intervalMs)) return fail("--interval-ms must be 100..3600000");
+    } else if (a == "--max-age") {
+      long seconds = 0;
+      if (!parseLong(v, 1, 86400, seconds)) return fail("--max-age must be 1..86400");
+      g_maxAge = static_cast<int>(seconds);
     } else if (a == "--bench-resources") {
       if (!parseLong(v, 0, 1000, benchResources)) return fail("--bench-resources must be 0..1000");
     } else if (a == "--bench-rate") {
