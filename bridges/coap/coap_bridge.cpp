@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <utility>
 
 #include "gatehouse/kit/codec.h"
 #include "gatehouse/kit/json_write.h"
@@ -48,7 +49,9 @@ constexpr auto kStatsPeriod = std::chrono::seconds(1);
 constexpr auto kTick = std::chrono::milliseconds(100);
 constexpr std::size_t kMaxListedPushPaths = 4096;   // push paths added to /.well-known/core
 constexpr std::size_t kMaxQueuedCommands = 4096;
-constexpr std::size_t kMaxResources = 256;   // per device (the devices file allows as many)
+constexpr std::size_t kMaxResources = 256;
+constexpr auto kDedupLifetime = std::chrono::seconds(247);   // EXCHANGE_LIFETIME (RFC 7252 4.8.2)
+constexpr std::size_t kDedupEntries = 4096;                  // answers kept for deduplication at most   // per device (the devices file allows as many)
 constexpr auto kHandshakeLimit = std::chrono::seconds(5);   // a DTLS handshake longer than this was refused
 
 struct Endpoint {
@@ -236,6 +239,8 @@ constexpr StatField kStatFields[] = {
     {"polls", &CoapStats::polls, "GETs of resources that are not observed."},
     {"timeouts", &CoapStats::timeouts, "Requests to devices without an answer within timeout_ms."},
     {"observationsRefused", &CoapStats::observationsRefused, "Resources polled instead of observed because max_observations was reached."},
+    {"duplicates", &CoapStats::duplicates, "Retransmitted push requests answered again without storing twice."},
+    {"sessionLimitHits", &CoapStats::sessionLimitHits, "New peers of the push endpoint beyond max_sessions (the oldest idle session made room)."},
     {"commandsSent", &CoapStats::commandsSent, "SET/ACT sent to devices."},
     {"commandsFailed", &CoapStats::commandsFailed, "SET/ACT answered with an error code or not at all."},
 };
@@ -330,6 +335,9 @@ struct CoapBridge::Io {
   // DTLS drops records it cannot authenticate without an alert, so a wrong key often ends in
   // silence: a handshake still open after kHandshakeLimit is reported as refused (tick()).
   std::map<coap_session_t*, Clock::time_point> handshaking;
+  std::set<coap_session_t*> serverSessions;   // the push endpoint's peers (events NEW/DEL)
+  std::size_t maxSessions = 256;
+  bool evictedForNew = false;                 // the last event was a deletion at max_sessions
 
   ~Io() {
     for (auto& d : devices) {
@@ -398,6 +406,17 @@ struct CoapBridge::Io {
     if (coap_get_data_large(request, &length, &data, &offset, &total) && data != nullptr) {
       payload = std::string_view(reinterpret_cast<const char*>(data), length);
     }
+    // Deduplication (RFC 7252 4.5): libcoap 4.3.1 hands a retransmitted request to the handler
+    // again; the same peer and message id within EXCHANGE_LIFETIME gets the first answer back.
+    const std::string dedupKey = peerOf(session) + "#" + std::to_string(coap_pdu_get_mid(request));
+    if (const CoapBridge::PushResult* seen = io->recentAnswer(dedupKey)) {
+      io->bridge->counters_.duplicates.fetch_add(1, std::memory_order_relaxed);
+      coap_pdu_set_code(response, static_cast<coap_pdu_code_t>(COAP_RESPONSE_CODE(seen->code)));
+      if (!seen->diagnostic.empty()) {
+        coap_add_data(response, seen->diagnostic.size(), reinterpret_cast<const std::uint8_t*>(seen->diagnostic.data()));
+      }
+      return;
+    }
     CoapBridge::PushResult r;
     if (total > io->maxPayload || length > io->maxPayload) {
       r.code = 413;
@@ -407,6 +426,7 @@ struct CoapBridge::Io {
     } else {
       r = io->bridge->handlePush(path, contentFormatOf(request), payload, peerOf(session));
     }
+    io->rememberAnswer(dedupKey, r);
     coap_pdu_set_code(response, static_cast<coap_pdu_code_t>(COAP_RESPONSE_CODE(r.code)));
     if (!r.diagnostic.empty()) {
       coap_add_data(response, r.diagnostic.size(), reinterpret_cast<const std::uint8_t*>(r.diagnostic.data()));
@@ -414,6 +434,22 @@ struct CoapBridge::Io {
       io->listPath(uriPath, contentFormatOf(request));
     }
   }
+
+  // The answers of the last kDedupEntries requests, for kDedupLifetime (I/O thread only).
+  const CoapBridge::PushResult* recentAnswer(const std::string& key) {
+    const auto now = Clock::now();
+    while (!answerOrder.empty() && (now - answerOrder.front().first > kDedupLifetime || answerOrder.size() > kDedupEntries)) {
+      answers.erase(answerOrder.front().second);
+      answerOrder.pop_front();
+    }
+    auto it = answers.find(key);
+    return it == answers.end() ? nullptr : &it->second;
+  }
+  void rememberAnswer(const std::string& key, const CoapBridge::PushResult& r) {
+    if (answers.emplace(key, r).second) answerOrder.emplace_back(Clock::now(), key);
+  }
+  std::map<std::string, CoapBridge::PushResult> answers;
+  std::deque<std::pair<Clock::time_point, std::string>> answerOrder;
 
   // Adds a path to the context's resources, so that /.well-known/core lists it.
   void listPath(const std::string& path, std::optional<std::uint16_t> format) {
@@ -1037,6 +1073,7 @@ struct CoapBridge::Io {
     const int coapFd = coap_context_get_coap_fd(ctx);
     while (running.load(std::memory_order_relaxed)) {
       const auto now = Clock::now();
+      evictedForNew = false;
       runCommands();
       tick(now);
       coap_tick_t ticks;
@@ -1080,6 +1117,15 @@ int CoapBridge::Io::onEvent(coap_session_t* session, const coap_event_t event) {
   switch (event) {
     case COAP_EVENT_SERVER_SESSION_NEW:
       if (coap_session_get_proto(session) == COAP_PROTO_DTLS) io->handshaking.emplace(session, Clock::now());
+      io->serverSessions.insert(session);
+      // libcoap makes room for a new peer beyond max_sessions by deleting the oldest idle session
+      // just before announcing the new one: a deletion at the cap right before a NEW is that.
+      if (std::exchange(io->evictedForNew, false)) {
+        // libcoap drops the oldest idle session to make room (max_sessions); counted and logged.
+        io->bridge->counters_.sessionLimitHits.fetch_add(1, std::memory_order_relaxed);
+        io->bridge->reportBad(peerOf(session), "max_sessions (" + std::to_string(io->maxSessions) +
+                                                   ") reached: the oldest idle session makes room");
+      }
       break;
     case COAP_EVENT_DTLS_CONNECTED:
       io->handshaking.erase(session);
@@ -1087,6 +1133,10 @@ int CoapBridge::Io::onEvent(coap_session_t* session, const coap_event_t event) {
     case COAP_EVENT_DTLS_CLOSED:
     case COAP_EVENT_DTLS_ERROR:
     case COAP_EVENT_SERVER_SESSION_DEL:
+      if (event == COAP_EVENT_SERVER_SESSION_DEL) {
+        const bool atCap = io->serverSessions.size() >= io->maxSessions;
+        io->evictedForNew = io->serverSessions.erase(session) != 0 && atCap;
+      }
       if (io->handshaking.erase(session) != 0) {
         io->bridge->noteDtlsRefused(peerOf(session), "the DTLS handshake did not complete (wrong key or certificate?)");
       }
@@ -1138,6 +1188,7 @@ sdk::Status CoapBridge::start() {
   io_->bridge = this;
   io_->maxPayload = static_cast<std::size_t>(settings_->maxPayloadBytes);
   io_->maxObservations = static_cast<std::size_t>(settings_->maxObservations);
+  io_->maxSessions = static_cast<std::size_t>(settings_->maxSessions);
   io_->caFile = settings_->caFile;
   io_->certFile = settings_->certFile;
   io_->keyFile = settings_->keyFile;
@@ -1487,6 +1538,8 @@ CoapStats CoapBridge::stats() const {
   s.polls = counters_.polls.load();
   s.timeouts = counters_.timeouts.load();
   s.observationsRefused = counters_.observationsRefused.load();
+  s.sessionLimitHits = counters_.sessionLimitHits.load();
+  s.duplicates = counters_.duplicates.load();
   s.commandsSent = counters_.commandsSent.load();
   s.commandsFailed = counters_.commandsFailed.load();
   return s;

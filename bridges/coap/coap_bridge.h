@@ -54,6 +54,8 @@ struct CoapStats {
   std::uint64_t polls = 0;               // GETs of resources that are not observed
   std::uint64_t timeouts = 0;            // device requests without an answer within timeout_ms
   std::uint64_t observationsRefused = 0; // observations not made because max_observations was reached
+  std::uint64_t sessionLimitHits = 0;    // new push-endpoint peers beyond max_sessions
+  std::uint64_t duplicates = 0;          // retransmitted push requests answered again, not stored twice
   std::uint64_t commandsSent = 0;        // SET/ACT sent to devices
   std::uint64_t commandsFailed = 0;      // SET/ACT answered with an error code or not at all
 };
@@ -108,7 +110,7 @@ class CoapBridge final : public sdk::Bridge {
 
   struct Counters {
     std::atomic<std::uint64_t> requests{0}, stored{0}, bad{0}, badPayloads{0}, dtlsRefused{0}, notifications{0}, polls{0},
-        timeouts{0}, observationsRefused{0}, commandsSent{0}, commandsFailed{0};
+        timeouts{0}, observationsRefused{0}, sessionLimitHits{0}, duplicates{0}, commandsSent{0}, commandsFailed{0};
   } counters_;
   std::mutex statsMu_;
   CoapStats lastPublished_;

@@ -528,6 +528,42 @@ class LimitsTest(CoapTest):
         wait_for(lambda: self.stat("observationsRefused") == 1, 5, lambda: str(self.stat("observationsRefused")))
         self.assertIn("max_observations (1) reached", self.gw.logs())
 
+    @unittest.skipUnless(CLIENT, "coap-client-openssl (libcoap3-bin) is not installed")
+    def test_max_sessions_is_counted_when_hit(self):
+        self.start_gateway(extra="    max_sessions: 2\n")
+        uri = "coap://127.0.0.1:%d" % self.udp
+        for i in range(4):   # every coap-client run is a new peer (a new source port)
+            self.assertEqual(self.client("-m", "put", "-t", "0", "-e", str(i), uri + "/many/s/r%d" % i)[0], 0)
+        self.assertEqual(self.value("many", "s", "r3"), 3)
+        wait_for(lambda: self.stat("sessionLimitHits") == 2, 5, lambda: str(self.stat("sessionLimitHits")))
+        wait_for(lambda: "max_sessions (2) reached" in self.gw.logs(), 5, self.gw.logs)
+
+    @unittest.skipUnless(CLIENT, "coap-client-openssl (libcoap3-bin) is not installed")
+    def test_a_retransmitted_request_is_stored_once(self):
+        """Message deduplication (RFC 7252 4.5): the same confirmable PUT (same message id) sent
+        twice is answered twice and stored once."""
+        self.start_gateway()
+        path = [b"dedup", b"s", b"r"]
+        msg = bytes([0x41, 0x03, 0x12, 0x34, 0x7a])   # CON PUT, MID 0x1234, token 0x7a
+        last = 0
+        for segment in path:   # Uri-Path (11), delta from the previous option
+            msg += bytes([((11 - last) << 4) | len(segment)]) + segment
+            last = 11
+        msg += bytes([(12 - last) << 4])   # Content-Format (12): 0, empty value
+        msg += b"\xff" + b"42"
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(5)
+            answers = []
+            for _ in range(2):
+                s.sendto(msg, ("127.0.0.1", self.udp))
+                answers.append(s.recv(1500))
+        self.assertEqual([a[1] for a in answers], [0x44, 0x44])   # 2.04 Changed, both times
+        self.assertEqual([a[2:4] for a in answers], [b"\x12\x34", b"\x12\x34"])
+        self.assertEqual(self.value("dedup", "s", "r"), 42)
+        wait_for(lambda: self.stat("duplicates") == 1, 5, lambda: str(self.stat("duplicates")))
+        self.assertEqual(self.stat("requests"), 1)
+        self.assertEqual(self.stat("valuesStored"), 1)
+
     def test_bad_devices_file_names_file_line_and_key(self):
         fd, path = tempfile.mkstemp(prefix="coap-devices-", suffix=".yaml")
         with os.fdopen(fd, "w") as f:
