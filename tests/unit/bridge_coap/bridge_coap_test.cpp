@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 
 #include "coap_bridge.h"
 #include "fake_host.h"
@@ -91,6 +92,24 @@ TEST(CoapBridge, SettingsMistakesAreRefusedWithTheKey) {
     h.config.set("devices_file", sdk::ConfigType::String, Value::ofString(path));
     EXPECT_NE(h.refusal().find("uses coaps without psk_key"), std::string::npos);
     std::remove(path.c_str());
+  }
+}
+
+// bridges/coap/README.md lists every key of the plugin block and of the devices file.
+TEST(CoapBridge, ReadmeListsEveryKey) {
+  std::ifstream in(std::string(GATEHOUSE_SOURCE_DIR) + "/bridges/coap/README.md");
+  ASSERT_TRUE(in) << "bridges/coap/README.md";
+  const std::string readme((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GT(kCoapConfigSchema.fields().size(), 10u);
+  for (const auto& field : kCoapConfigSchema.fields()) {
+    EXPECT_NE(readme.find("    " + field.key() + ":"), std::string::npos) << "plugin key " << field.key();
+  }
+  const auto keys = devicesFileKeyPaths();
+  ASSERT_GT(keys.size(), 20u);
+  for (const auto& path : keys) {
+    const std::string key = path.substr(path.find_last_of(".]") == std::string::npos ? 0 : path.find_last_of(".]") + 1);
+    if (key.empty()) continue;
+    EXPECT_NE(readme.find(key + ":"), std::string::npos) << "devices file key " << path;
   }
 }
 

@@ -296,6 +296,8 @@ Result<std::string> parsePskKey(std::string_view text) {
   return key;
 }
 
+std::vector<std::string> devicesFileKeyPaths() { return buildSchema(DevicesLimits{}).keyPaths(); }
+
 Result<std::vector<DeviceConfig>> loadDevices(std::string_view yaml, const std::string& displayName, const DevicesLimits& limits) {
   try {
     Diagnostics diagnostics;

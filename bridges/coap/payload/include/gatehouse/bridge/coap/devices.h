@@ -99,6 +99,10 @@ struct DevicesLimits {
   std::size_t maxFileBytes = 1024 * 1024;
 };
 
+// Every key path of the devices file ("devices", "devices[].uri", "devices[].resources[].path",
+// ...), for the docs-drift test.
+std::vector<std::string> devicesFileKeyPaths();
+
 Result<std::vector<DeviceConfig>> loadDevices(std::string_view yaml, const std::string& displayName, const DevicesLimits& limits = {});
 Result<std::vector<DeviceConfig>> loadDevicesFile(const std::string& path, const DevicesLimits& limits = {});
 
