@@ -516,6 +516,22 @@ class ReregistrationTest(CoapTest):
         self.assertEqual(self.stat("notifications"), 0)   # the device never notified: every value came from a registration
 
 
+@unittest.skipUnless(os.path.exists(DEMO), "the demo device is not built")
+class PollFallbackTest(CoapTest):
+    def test_a_resource_that_ignores_observe_is_polled(self):
+        """observe: "true" on a resource the device does not let observe: the answer carries no
+        Observe option, so the bridge polls it every poll_interval_s instead."""
+        port = free_udp_port()
+        self.peer([DEMO, "--listen", "127.0.0.1:%d" % port], "listening on")
+        devices = ("devices:\n  - provider: fallback\n    uri: coap://127.0.0.1:%d\n    discover: false\n    poll_interval_s: 1\n"
+                   "    resources:\n      - {path: device/battery, observe: \"true\", content_format: 0}\n" % port)
+        self.start_gateway(devices=devices)
+        first = wait_for(lambda: self.resource("fallback", "device", "battery"), 10, self.gw.logs)
+        wait_for(lambda: self.resource("fallback", "device", "battery")["timestamp"] >= first["timestamp"] + 1500, 10, self.gw.logs)
+        wait_for(lambda: self.stat("polls") >= 2, 5, lambda: str(self.stat("polls")))
+        self.assertEqual(self.stat("notifications"), 0)
+
+
 class LimitsTest(CoapTest):
     @unittest.skipUnless(os.path.exists(DEMO), "the demo device is not built")
     def test_max_observations_is_counted_and_the_rest_polled(self):
