@@ -281,6 +281,8 @@ struct CoapBridge::Io {
     bool discoveryInFlight = false;
     Clock::time_point nextDiscovery{};
     bool dtlsFailureLogged = false;
+    // coaps: when the current session's handshake began; {} once it completed (DTLS_CONNECTED).
+    Clock::time_point handshakeStarted{};
     // Reserved for kMaxResources at start, so discovery's push_back never moves an element.
     std::vector<Resource> resources;
     // "service/resource" -> index of the writable and action resources (from config, before the
@@ -501,6 +503,7 @@ struct CoapBridge::Io {
       d.session = coap_new_client_session_pki(ctx, nullptr, &d.endpoint.address, COAP_PROTO_DTLS, &pki);
     }
     if (d.session != nullptr) {
+      if (d.config.secure) d.handshakeStarted = Clock::now();
       coap_session_set_app_data(d.session, this);
       // Our deadlines decide when a device is silent; libcoap's retransmissions stay short.
       coap_session_set_max_retransmit(d.session, 2);
@@ -990,6 +993,16 @@ struct CoapBridge::Io {
     if (timedOut > 0) bridge->counters_.commandsFailed.fetch_add(timedOut, std::memory_order_relaxed);
 
     for (auto& d : devices) {
+      // A device with the wrong key often just stays silent (DTLS drops what it cannot
+      // authenticate): a handshake still open after kHandshakeLimit is reported as refused.
+      if (d.handshakeStarted != Clock::time_point{} && now - d.handshakeStarted > kHandshakeLimit) {
+        d.handshakeStarted = {};
+        if (!d.dtlsFailureLogged) {
+          d.dtlsFailureLogged = true;
+          bridge->noteDtlsRefused(d.config.uri + " (device " + d.config.provider + ")", "the DTLS handshake did not complete within " +
+                                                                                     std::to_string(kHandshakeLimit.count()) + " s (wrong key or certificate?)");
+        }
+      }
       // Liveness: a ping when nothing was heard for ping_interval_s.
       if (d.pingDeadline != Clock::time_point{} && now >= d.pingDeadline) {
         d.pingDeadline = {};
@@ -1106,6 +1119,9 @@ int CoapBridge::Io::onEvent(coap_session_t* session, const coap_event_t event) {
   }
   if (io == nullptr) return 0;
   if (coap_session_get_type(session) == COAP_SESSION_TYPE_CLIENT) {
+    if (event == COAP_EVENT_DTLS_CONNECTED) {
+      if (Device* d = io->deviceOf(session)) d->handshakeStarted = {};
+    }
     if (event == COAP_EVENT_DTLS_ERROR) {
       if (Device* d = io->deviceOf(session); d != nullptr && !d->dtlsFailureLogged) {
         d->dtlsFailureLogged = true;
