@@ -46,7 +46,8 @@ struct CoapBridge::Settings {
 namespace {
 
 constexpr auto kStatsPeriod = std::chrono::seconds(1);
-constexpr auto kTick = std::chrono::milliseconds(100);
+constexpr auto kTick = std::chrono::milliseconds(100);       // longest wait for I/O
+constexpr auto kTickEvery = std::chrono::milliseconds(20);   // timeouts and schedules run this often
 constexpr std::size_t kMaxListedPushPaths = 4096;   // push paths added to /.well-known/core
 constexpr std::size_t kMaxQueuedCommands = 4096;
 constexpr std::size_t kMaxResources = 256;
@@ -1084,11 +1085,17 @@ struct CoapBridge::Io {
 
   void run(const std::atomic<bool>& running) {
     const int coapFd = coap_context_get_coap_fd(ctx);
+    Clock::time_point nextTick{};
     while (running.load(std::memory_order_relaxed)) {
       const auto now = Clock::now();
       evictedForNew = false;
       runCommands();
-      tick(now);
+      // The deadlines and schedules walk every device and request: at most every kTickEvery, not
+      // once per packet (the loop turns once per batch of notifications under load).
+      if (now >= nextTick) {
+        tick(now);
+        nextTick = now + kTickEvery;
+      }
       coap_tick_t ticks;
       coap_ticks(&ticks);
       unsigned wait = coap_io_prepare_epoll(ctx, ticks);

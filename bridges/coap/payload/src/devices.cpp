@@ -24,11 +24,7 @@ using kit::config::Values;
 const std::vector<std::string> kTypes{"double", "int", "long", "boolean", "string", "json", "bytes"};
 
 sdk::ValueType typeNamed(std::string_view name) {
-  for (const auto t : {sdk::ValueType::Double, sdk::ValueType::Int, sdk::ValueType::Long, sdk::ValueType::Boolean,
-                       sdk::ValueType::String, sdk::ValueType::Json, sdk::ValueType::Bytes}) {
-    if (sdk::toString(t) == name) return t;
-  }
-  return sdk::ValueType::String;   // not reached: the schema allows only kTypes
+  return kit::parseValueType(name).value();   // the schema allows only kTypes
 }
 
 std::string checkName(std::string_view v) {

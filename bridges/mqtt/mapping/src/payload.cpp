@@ -69,15 +69,6 @@ std::string_view toString(PayloadFormat format) {
   return "?";
 }
 
-Result<sdk::ValueType> parseValueType(std::string_view name) {
-  using R = Result<sdk::ValueType>;
-  using T = sdk::ValueType;
-  for (const T t : {T::Double, T::Int, T::Long, T::Boolean, T::String, T::Json, T::Bytes}) {
-    if (sdk::toString(t) == name) return R(t);
-  }
-  return kit::badRequest("must be one of double, int, long, boolean, string, json, bytes; found " + shown(name));
-}
-
 Result<TimestampFormat> parseTimestampFormat(std::string_view name) {
   using R = Result<TimestampFormat>;
   if (name == "seconds") return R(TimestampFormat::Seconds);

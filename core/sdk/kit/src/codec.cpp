@@ -356,4 +356,12 @@ std::string quoteForMessage(std::string_view text, std::size_t max) {
   return out;
 }
 
+Result<sdk::ValueType> parseValueType(std::string_view name) {
+  using T = sdk::ValueType;
+  for (const T t : {T::Double, T::Int, T::Long, T::Boolean, T::String, T::Json, T::Bytes}) {
+    if (sdk::toString(t) == name) return Result<sdk::ValueType>(t);
+  }
+  return badRequest("must be one of double, int, long, boolean, string, json, bytes; found " + quoteForMessage(name, 40));
+}
+
 }  // namespace gatehouse::kit

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "gatehouse/kit/result.h"
+#include "gatehouse/sdk/value.h"
 
 namespace gatehouse::kit {
 
@@ -68,6 +69,11 @@ bool isValidIdentifier(std::string_view name) noexcept;
 // OK, or a BadRequest: "<what> name \"x\" is invalid: use 1 to 128 characters from A-Z a-z 0-9 _ . : -
 // (not '.' or '..')".
 Result<void> checkIdentifier(std::string_view what, std::string_view name);
+
+// --- value types ----------------------------------------------------------------------------------
+// A value type as written in a plugin's files ("double", "int", "long", "boolean", "string", "json",
+// "bytes": sdk::toString's names). BadRequest "must be one of ...; found \"x\"" otherwise.
+Result<sdk::ValueType> parseValueType(std::string_view name);
 
 // --- messages ---------------------------------------------------------------------------------------
 // Quotes text taken from input for an error message: JSON-style escaping (so a newline cannot forge

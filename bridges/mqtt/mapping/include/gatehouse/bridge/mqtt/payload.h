@@ -32,7 +32,7 @@ enum class TimestampFormat { Seconds, Millis, Iso8601 };
 // "millis", "iso8601"). Errors list the valid names.
 Result<PayloadFormat> parsePayloadFormat(std::string_view name);
 std::string_view toString(PayloadFormat format);
-Result<sdk::ValueType> parseValueType(std::string_view name);
+using kit::parseValueType;   // "double", "int", ... (the kit's, shared with the other bridges)
 Result<TimestampFormat> parseTimestampFormat(std::string_view name);
 
 // Hex, base64, UTF-8 and ISO-8601 are the kit's codecs (kit/codec.h: kit::hexDecode,
